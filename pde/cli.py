@@ -1,0 +1,204 @@
+"""The ``pde`` command line.
+
+    pde list
+    pde solve PROBLEM [--set NAME=VALUE ...] [--steps N] [--device cpu|cuda] [--seed S] [--out FILE] [--quiet]
+
+User errors (unknown names, bad values) print one line and exit with code 2; ``--debug``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import datetime
+import importlib
+import sys
+
+from . import registry
+
+COMMAND_MODULES = ("show", "validate", "plot", "export", "resume")
+
+
+class UsageError(ValueError):
+    """A bad command-line value."""
+
+
+def _literal(text: str):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _coerce(name: str, text: str, default):
+    """Convert ``text`` to the type of ``default`` (bool, int, float, str, tuple/list)."""
+    if default is None:
+        return _literal(text)
+    kind = type(default)
+    try:
+        if kind is bool:
+            low = text.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+        if kind is str:
+            return text
+        value = _literal(text)
+        if isinstance(default, (tuple, list)) and not isinstance(value, (tuple, list)):
+            value = (value,)
+        return kind(value) if isinstance(default, (tuple, list)) else value
+    except (ValueError, TypeError):
+        raise UsageError(f"parameter {name}={text!r}: expected a value of type {kind.__name__}") from None
+
+
+def parse_sets(items: list[str], problem_cls) -> tuple[dict, dict, dict, dict]:
+    """Split ``--set`` items into problem, sampler, model and settings keyword arguments."""
+    from .training.trainer import Settings
+
+    problem_defaults = {f.name: f.default for f in dataclasses.fields(problem_cls)} \
+        if dataclasses.is_dataclass(problem_cls) else {}
+    settings_defaults = {f.name: (f.default if f.default is not dataclasses.MISSING else None)
+                         for f in dataclasses.fields(Settings)}
+    settings_defaults["n_interior"] = 2000
+    prob, samp, model, sets = {}, {}, {}, {}
+    for item in items:
+        if "=" not in item:
+            raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
+        key, text = item.split("=", 1)
+        key = key.strip()
+        if key.startswith("sampler."):
+            samp[key[8:]] = _literal(text)
+        elif key.startswith("model."):
+            model[key[6:]] = _literal(text)
+        elif key.startswith("train.") or key in settings_defaults and key not in problem_defaults:
+            k = key.split(".", 1)[-1]
+            if k not in settings_defaults:
+                raise UsageError(f"unknown training setting {k!r}; allowed: {', '.join(sorted(settings_defaults))}")
+            sets[k] = _coerce(key, text, settings_defaults[k])
+        elif key in problem_defaults:
+            prob[key] = _coerce(key, text, problem_defaults[key])
+        else:
+            allowed = ", ".join(sorted(problem_defaults)) or "(none)"
+            raise UsageError(f"unknown parameter {key!r} for problem {getattr(problem_cls, 'name', '?')!r}; "
+                             f"parameters: {allowed}; training settings: train.NAME; sampler.NAME; model.NAME")
+    return prob, samp, model, sets
+
+
+def cmd_list(args) -> int:
+    for kind in ("problem", "model", "sampler", "engine"):
+        try:
+            reg = registry.KINDS[kind]()
+        except ImportError as e:
+            reg = {}
+            print(f"{kind}s: unavailable ({e})")
+            continue
+        print(f"{kind}s:")
+        for name, cls in sorted(reg.items()):
+            doc = (cls.__doc__ or "").strip().splitlines()
+            print(f"  {name:<14} {doc[0] if doc else ''}")
+    return 0
+
+
+def cmd_solve(args) -> int:
+    from .solve import solve
+
+    cls = registry.lookup("problem", args.problem)
+    prob_kw, samp_kw, model_kw, sets = parse_sets(args.set or [], cls)
+    problem = cls(**prob_kw)
+    model = None
+    if args.model or model_kw:
+        from . import models as M
+
+        if args.model:
+            model = registry.lookup("model", args.model)(**model_kw)
+        else:
+            model = M.MLP(**model_kw)
+    sampler = None
+    if args.sampler or samp_kw:
+        n = sets.pop("n_interior", None) or problem.default_settings().get("n_interior", 2000)
+        sampler = registry.lookup("sampler", args.sampler or "uniform")(n=n, **samp_kw)
+    engine = args.derivatives
+    if args.directions is not None:
+        engine = registry.lookup("engine", engine)(n_directions=args.directions)
+    out = args.out
+    if out is None:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = f"runs/{problem.name}-{stamp}.h5"
+    hard = None if args.hard is None else args.hard == "on"
+    run = solve(problem, model, sampler=sampler, engine=engine, steps=args.steps, lbfgs_steps=args.lbfgs_steps,
+                device=args.device, dtype=args.dtype, seed=args.seed, out=out, quiet=args.quiet, hard=hard, **sets)
+    m = run.metrics
+    print(f"{problem.name}: relative L2 error {m['rel_l2']:.3e}  max abs error {m['max_abs']:.3e}  "
+          f"({run.status}, {run.wall_time:.1f} s, run file {out})")
+    return 0 if run.status == "finished" else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pde", description="Solve PDEs with physics-informed neural networks.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    ls = sub.add_parser("list", help="list problems, models, samplers and derivative engines")
+    ls.set_defaults(func=cmd_list)
+    s = sub.add_parser("solve", help="train a PINN on a problem and report its error against the reference")
+    s.add_argument("problem", help="registered problem name (see `pde list`) or module:Class / file.py:Class")
+    s.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="problem parameter; train.NAME, sampler.NAME, model.NAME for the others")
+    s.add_argument("--steps", type=int, help="Adam steps (default: the problem's)")
+    s.add_argument("--lbfgs-steps", type=int, help="L-BFGS iterations after Adam")
+    s.add_argument("--model", help="model name (see `pde list`)")
+    s.add_argument("--sampler", help="collocation sampler name (see `pde list`)")
+    s.add_argument("--derivatives", default="autograd", help="derivative engine (see `pde list`)")
+    s.add_argument("--directions", type=int, help="random directions per point for stochastic engines")
+    s.add_argument("--hard", choices=("on", "off"), help="hard-constraint output transform (default: problem's)")
+    s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    s.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", help="run file (default runs/PROBLEM-TIME.h5)")
+    s.add_argument("--quiet", action="store_true", help="no progress output")
+    s.set_defaults(func=cmd_solve)
+    for name in COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(f"pde.commands.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"pde.commands.{name}" and not (e.name or "").startswith("pde.commands"):
+                raise
+            continue
+        mod.add_command(sub)
+    try:
+        ops = importlib.import_module("operators.cli")
+    except ModuleNotFoundError as e:
+        if e.name not in ("operators.cli",):
+            raise
+    else:
+        ops.add_commands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = args.func(args)
+    except KeyboardInterrupt:
+        print("pde: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        if args.debug:
+            raise
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"pde: error: {msg}", file=sys.stderr)
+        return 2
+    return int(code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,14 @@
+"""The training loop: loss terms, causal weighting, Adam then L-BFGS, progress, checkpoints."""
+
+from .losses import CausalWeighting, LossTerms
+from .trainer import Settings, Trainer, TrainingDiverged
+
+
+def resume(path, steps=None, *, quiet=False, device=None):
+    """Continue a stored run; see :func:`pde.training.resume.resume`."""
+    from .resume import resume as _resume
+
+    return _resume(path, steps, quiet=quiet, device=device)
+
+
+__all__ = ["CausalWeighting", "LossTerms", "Settings", "Trainer", "TrainingDiverged", "resume"]

@@ -1,0 +1,161 @@
+"""Loss terms of a PINN: PDE residual(s) and one term per condition.
+
+``L = sum_k w_k * L_k`` with ``L_k = mean(r_k^2)`` for each residual and condition
+``k``. With causal weighting (Wang, Sankaran & Perdikaris 2022, "Respecting causality
+is all you need for training physics-informed neural networks") the PDE term is
+instead ``(1/M) sum_i w_i L_i`` over ``M`` time slices, ``L_i`` the mean squared
+residual in slice ``i`` and ``w_i = exp(-eps * sum_{j<i} L_j)`` (no gradient through
+``w``), so later times are only fitted once earlier ones are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..conditions import AbstractCondition
+from ..derivatives.base import AbstractDerivativeEngine, RecordingDerivatives
+from ..problem import AbstractProblem
+
+__all__ = ["CausalWeighting", "LossTerms"]
+
+
+@dataclass
+class CausalWeighting:
+    """Causal weights over ``bins`` time slices with tolerance ``eps``.
+
+    ``eps_schedule`` (optional, increasing): move to the next value once every
+    weight exceeds ``delta`` (checked when the loop reads its progress values).
+    """
+
+    eps: float = 1.0
+    bins: int = 32
+    eps_schedule: tuple[float, ...] = ()
+    delta: float = 0.99
+
+    def __post_init__(self):
+        if not self.eps > 0:
+            raise ValueError(f"causal eps must be > 0, got {self.eps}")
+        if int(self.bins) != self.bins or self.bins < 2:
+            raise ValueError(f"causal bins must be an integer >= 2, got {self.bins}")
+        self.bins = int(self.bins)
+        self.eps_schedule = tuple(float(e) for e in self.eps_schedule)
+
+    def weighted(self, res2: torch.Tensor, t: torch.Tensor, t0: float, t1: float):
+        """Causally weighted loss from per-point squared residuals ``res2`` ``(N,)`` at times ``t`` ``(N,)``.
+
+        Returns ``(loss, weights (bins,))``.
+        """
+        idx = ((t - t0) / (t1 - t0) * self.bins).long().clamp_(0, self.bins - 1)
+        sums = torch.zeros(self.bins, device=res2.device, dtype=res2.dtype).index_add_(0, idx, res2)
+        counts = torch.zeros(self.bins, device=res2.device, dtype=res2.dtype).index_add_(
+            0, idx, torch.ones_like(res2)).clamp_min_(1.0)
+        slice_loss = sums / counts
+        earlier = torch.cumsum(slice_loss.detach(), 0) - slice_loss.detach()
+        w = torch.exp(-self.eps * earlier)
+        return (w * slice_loss).mean(), w
+
+    def advance(self, min_weight: float) -> bool:
+        """Move to the next eps of the schedule if ``min_weight > delta``; True if it moved."""
+        later = [e for e in self.eps_schedule if e > self.eps]
+        if later and min_weight > self.delta:
+            self.eps = later[0]
+            return True
+        return False
+
+    def describe(self):
+        return {"eps": self.eps, "bins": self.bins, "eps_schedule": list(self.eps_schedule), "delta": self.delta}
+
+
+def _as_dict(res) -> dict[str, torch.Tensor]:
+    if isinstance(res, dict):
+        return res
+    return {"pde": res}
+
+
+class LossTerms:
+    """Evaluates every loss term of ``problem`` for ``model`` with ``engine``.
+
+    ``conditions`` are the soft conditions kept (those a hard-constraint model
+    does not already satisfy); ``weights`` maps term names to weights.
+    """
+
+    def __init__(self, problem: AbstractProblem, engine: AbstractDerivativeEngine,
+                 conditions: list[AbstractCondition], weights: dict[str, float] | None = None,
+                 causal: CausalWeighting | None = None):
+        self.problem, self.engine, self.conditions = problem, engine, conditions
+        self.domain = problem.domain
+        self.names, self.fields = self.domain.names, problem.fields
+        self.causal = causal
+        if causal is not None and not self.domain.time_dependent:
+            raise ValueError(f"causal weighting needs a time-dependent problem; {problem.name!r} has no time")
+        self._plans: dict[str, set] = {}
+        self.residual_names = self._plan_residual()
+        self.term_names = [f"pde/{n}" if len(self.residual_names) > 1 else "pde" for n in self.residual_names]
+        self.term_names += [c.name for c in conditions]
+        if len(set(self.term_names)) != len(self.term_names):
+            raise ValueError(f"loss term names must be distinct, got {self.term_names}")
+        weights = dict(weights or {})
+        unknown = set(weights) - set(self.term_names)
+        if unknown:
+            raise ValueError(f"weights given for unknown loss terms {sorted(unknown)}; terms are {self.term_names}")
+        for k, v in weights.items():
+            if not v >= 0:
+                raise ValueError(f"weight of {k!r} must be >= 0, got {v}")
+        self.weights = [float(weights.get(n, c.weight if isinstance(c, AbstractCondition) else 1.0))
+                        for n, c in zip(self.term_names, [None] * len(self.residual_names) + conditions)]
+
+    def _plan_residual(self) -> list[str]:
+        pts = self.domain.sample_interior(4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        rec = RecordingDerivatives(pts, self.names, self.fields)
+        res = _as_dict(self.problem.residual(rec))
+        self._plans["pde"] = rec.requests
+        for c in self.conditions:
+            p, nrm = c.sample(self.domain, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+            rc = RecordingDerivatives(p, self.names, self.fields, nrm)
+            c.residual(rc)
+            self._plans[c.name] = rc.requests
+        return list(res)
+
+    def pde_residual(self, model, points):
+        """Residual dict at interior ``points`` ``(N, d)``: name -> ``(N,)`` or ``(N, k)``."""
+        d = self.engine.derivatives(model, points, self.names, self.fields, requests=self._plans["pde"])
+        return _as_dict(self.problem.residual(d))
+
+    def squared_residual(self, model, points) -> torch.Tensor:
+        """Per-point squared PDE residual ``(N,)`` summed over residuals and components (no graph kept)."""
+        with torch.enable_grad():
+            res = self.pde_residual(model, points)
+            return _pointwise(res).detach()
+
+    def __call__(self, model, points, cond_points):
+        """Return ``(total_loss, term_losses (K,), per-point squared PDE residual (N,), causal weights or None)``."""
+        res = self.pde_residual(model, points)
+        terms, pointwise = [], None
+        cw = None
+        for name in self.residual_names:
+            r = res[name]
+            r2 = r.square() if r.ndim == 1 else r.square().sum(1)
+            pointwise = r2 if pointwise is None else pointwise + r2
+            if self.causal is not None:
+                t = points[:, -1]
+                loss_r, cw = self.causal.weighted(r2 / (1 if r.ndim == 1 else r.shape[1]), t,
+                                                  self.domain.t0, self.domain.t1)
+                terms.append(loss_r)
+            else:
+                terms.append(r.square().mean())
+        for c, (p, nrm) in zip(self.conditions, cond_points):
+            d = self.engine.derivatives(model, p, self.names, self.fields, normals=nrm, requests=self._plans[c.name])
+            terms.append(c.residual(d).square().mean())
+        stacked = torch.stack(terms)
+        w = torch.tensor(self.weights, device=stacked.device, dtype=stacked.dtype)
+        return (w * stacked).sum(), stacked.detach(), pointwise.detach(), cw
+
+
+def _pointwise(res: dict[str, torch.Tensor]) -> torch.Tensor:
+    out = None
+    for r in res.values():
+        r2 = r.square() if r.ndim == 1 else r.square().sum(1)
+        out = r2 if out is None else out + r2
+    return out

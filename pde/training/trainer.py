@@ -1,0 +1,349 @@
+"""The one training loop used for every problem, model, sampler and derivative engine.
+
+Phases: Adam with a learning-rate schedule for ``steps`` steps, then L-BFGS with a
+strong-Wolfe line search for ``lbfgs_steps`` iterations. Losses are evaluated on
+the device; the host reads them only every ``log_every`` steps (progress, NaN/Inf
+guard, causal-schedule checks), so the hot loop never synchronises per step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..collocation import AbstractSampler
+from ..derivatives.base import AbstractDerivativeEngine
+from ..problem import AbstractProblem
+from .losses import CausalWeighting, LossTerms
+from .progress import Progress
+
+__all__ = ["Settings", "Trainer", "TrainingDiverged"]
+
+LR_SCHEDULES = ("constant", "exponential", "cosine")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the model holds the last good weights."""
+
+
+@dataclass
+class Settings:
+    """Training settings (all have defaults; problems may suggest their own).
+
+    steps: Adam steps. lbfgs_steps: L-BFGS iterations after Adam (0: none).
+    lr: initial Adam learning rate. lr_schedule: ``constant``, ``exponential``
+    (``lr * lr_decay ** (step / decay_steps)``) or ``cosine`` (to ``lr * lr_decay``).
+    n_boundary / n_initial: points per boundary / initial condition (a condition's own
+    ``n`` wins). resample_every: redraw condition points every K steps (0: fixed).
+    weights: loss-term name -> weight. causal: :class:`CausalWeighting` or dict, or None.
+    log_every: steps between progress lines, NaN checks and host reads.
+    history_every: steps between history rows. checkpoint_every: steps between
+    run-file checkpoints (needs an output file). snapshot_every: steps between sampler
+    snapshots stored in the run file (0: only at the end).
+    """
+
+    steps: int = 5000
+    lbfgs_steps: int = 0
+    lr: float = 1e-3
+    lr_schedule: str = "exponential"
+    lr_decay: float = 0.9
+    decay_steps: int = 1000
+    n_boundary: int = 200
+    n_initial: int = 200
+    resample_every: int = 0
+    weights: dict = field(default_factory=dict)
+    causal: CausalWeighting | dict | None = None
+    log_every: int = 500
+    history_every: int = 10
+    checkpoint_every: int = 1000
+    snapshot_every: int = 0
+    lbfgs_history: int = 50
+
+    def __post_init__(self):
+        for name in ("steps", "lbfgs_steps", "resample_every", "snapshot_every"):
+            v = getattr(self, name)
+            if int(v) != v or v < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {v}")
+            setattr(self, name, int(v))
+        for name in ("n_boundary", "n_initial", "log_every", "history_every", "checkpoint_every", "decay_steps",
+                     "lbfgs_history"):
+            v = getattr(self, name)
+            if int(v) != v or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v}")
+            setattr(self, name, int(v))
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not (0 < self.lr_decay <= 1):
+            raise ValueError(f"lr_decay must lie in (0, 1], got {self.lr_decay}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; allowed: {', '.join(LR_SCHEDULES)}")
+        if isinstance(self.causal, dict):
+            self.causal = CausalWeighting(**self.causal)
+        if self.steps + self.lbfgs_steps == 0:
+            raise ValueError("steps and lbfgs_steps are both 0: nothing to train")
+
+    def describe(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["causal"] = self.causal.describe() if self.causal is not None else None
+        return out
+
+
+def _lr_lambda(s: Settings):
+    if s.lr_schedule == "constant":
+        return lambda k: 1.0
+    if s.lr_schedule == "exponential":
+        return lambda k: s.lr_decay ** (k / s.decay_steps)
+    total = max(s.steps, 1)
+    return lambda k: s.lr_decay + (1 - s.lr_decay) * 0.5 * (1 + math.cos(math.pi * min(k, total) / total))
+
+
+class Trainer:
+    """Trains ``model`` on ``problem``; see :func:`pde.solve` for the user-facing entry point.
+
+    ``model`` must already be built and on ``device``/``dtype``; ``sampler`` not yet set up.
+    ``on_checkpoint(trainer)`` is called at every checkpoint and at the end.
+    """
+
+    def __init__(self, problem: AbstractProblem, model: torch.nn.Module, sampler: AbstractSampler,
+                 engine: AbstractDerivativeEngine, settings: Settings, *, device, dtype, seed: int,
+                 quiet: bool = False, on_checkpoint=None):
+        self.problem, self.model, self.sampler, self.engine = problem, model, sampler, engine
+        self.settings, self.device, self.dtype, self.seed = settings, torch.device(device), dtype, seed
+        self.progress = Progress(quiet)
+        self.on_checkpoint = on_checkpoint
+        satisfied = set(getattr(model, "satisfies", ()))
+        self.conditions = [c for c in problem.conditions() if c.name not in satisfied]
+        self.losses = LossTerms(problem, engine, self.conditions, settings.weights, settings.causal)
+        self.generator = torch.Generator(self.device).manual_seed(seed)
+        sampler.setup(problem.domain, generator=self.generator, device=self.device, dtype=dtype)
+        self.cond_points = [self._draw_condition(c) for c in self.conditions]
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.adam = torch.optim.Adam(self.params, lr=settings.lr)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.adam, _lr_lambda(settings))
+        self.lbfgs = None
+        self.step = 0
+        self.status, self.message = "running", ""
+        self.history: dict[str, list] = {k: [] for k in ["step", "wall_time", "lr", "loss", *self._term_keys()]}
+        self.snapshots: list[dict] = []
+        self.wall_time = 0.0
+        self._good = None
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _term_keys(self):
+        return [f"loss/{n}" for n in self.losses.term_names]
+
+    @property
+    def total_steps(self) -> int:
+        return self.settings.steps + self.settings.lbfgs_steps
+
+    def _draw_condition(self, c):
+        n = c.n or (self.settings.n_initial if c.region == "initial" else self.settings.n_boundary)
+        return c.sample(self.problem.domain, n, generator=self.generator, device=self.device, dtype=self.dtype)
+
+    def residual_fn(self, points: torch.Tensor) -> torch.Tensor:
+        """Per-point squared PDE residual ``(n,)`` at ``points`` (for samplers that need the model)."""
+        return self.losses.squared_residual(self.model, points)
+
+    def _remember_good(self):
+        self._good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def _diverged(self, what: str):
+        if self._good is not None:
+            self.model.load_state_dict(self._good)
+        self.status = "diverged"
+        self.message = (f"training diverged: {what} became NaN/Inf near step {self.step}; "
+                        "the model keeps the last good weights")
+        self.progress.message(self.message)
+
+    def _record(self, rows: list, loss_rows: list):
+        """Move buffered device values to the host history (one synchronisation)."""
+        if not rows:
+            return
+        vals = torch.stack(loss_rows).cpu().numpy()
+        for (step, wall, lr), v in zip(rows, vals):
+            self.history["step"].append(step)
+            self.history["wall_time"].append(wall)
+            self.history["lr"].append(lr)
+            self.history["loss"].append(float(v[0]))
+            for k, x in zip(self._term_keys(), v[1:]):
+                self.history[k].append(float(x))
+        rows.clear()
+        loss_rows.clear()
+
+    def _snapshot(self):
+        snap = self.sampler.snapshot()
+        self.snapshots.append({"step": self.step, "points": snap["points"].cpu(), "residual": snap["residual"].cpu()})
+
+    def _checkpoint(self):
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(self)
+
+    # -- phases ------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Train until done or diverged (then ``status == "diverged"``)."""
+        t_start = time.perf_counter() - self.wall_time
+        self._t_start = t_start
+        if self.step < self.settings.steps:
+            self._adam()
+        if self.status == "running" and self.step < self.total_steps:
+            self._lbfgs()
+        if self.status == "running":
+            self.status = "finished"
+        self.wall_time = time.perf_counter() - t_start
+        if not self.snapshots or self.snapshots[-1]["step"] != self.step:
+            self._snapshot()
+
+    def _loss(self, points):
+        total, terms, pointwise, cw = self.losses(self.model, points, self.cond_points)
+        return total, terms, pointwise, cw
+
+    def _adam(self):
+        s = self.settings
+        self.progress.start("adam", self.step, s.steps)
+        rows, loss_rows = [], []
+        self._remember_good()
+        last_cw = None
+        while self.step < s.steps:
+            pts = self.sampler.points()
+            total, terms, pointwise, cw = self._loss(pts)
+            self.adam.zero_grad(set_to_none=True)
+            total.backward()
+            self.adam.step()
+            lr = self.scheduler.get_last_lr()[0]
+            self.scheduler.step()
+            self.step += 1
+            last_cw = cw if cw is not None else last_cw
+            if self.step % s.history_every == 0 or self.step == s.steps:
+                rows.append((self.step, time.perf_counter() - self._t_start, lr))
+                loss_rows.append(torch.cat([total.detach()[None], terms]))
+            if self.sampler.wants_update(self.step):
+                if self.sampler.needs_model:
+                    self.sampler.update_with_model(self.step, self.residual_fn)
+                else:
+                    self.sampler.update(self.step, pts, pointwise)
+            if s.resample_every and self.step % s.resample_every == 0:
+                self.cond_points = [self._draw_condition(c) for c in self.conditions]
+            if s.snapshot_every and self.step % s.snapshot_every == 0:
+                self._snapshot()
+            if self.step % s.log_every == 0 or self.step == s.steps:
+                self._record(rows, loss_rows)
+                loss = self.history["loss"][-1]
+                if not math.isfinite(loss):
+                    self._diverged("the loss")
+                    return
+                self._remember_good()
+                extra = ""
+                if last_cw is not None and s.causal is not None:
+                    wmin = float(last_cw.min())
+                    extra = f"causal min w {wmin:.2f} eps {s.causal.eps:g}"
+                    s.causal.advance(wmin)
+                self.progress.report(self.step, loss, {k[5:]: self.history[k][-1] for k in self._term_keys()},
+                                     extra)
+            if self.step % s.checkpoint_every == 0 and self.step < self.total_steps:
+                self._record(rows, loss_rows)
+                self._checkpoint()
+        self._record(rows, loss_rows)
+
+    def _make_lbfgs(self):
+        return torch.optim.LBFGS(self.params, lr=1.0, max_iter=self.settings.log_every,
+                                 history_size=self.settings.lbfgs_history, line_search_fn="strong_wolfe",
+                                 tolerance_grad=1e-12, tolerance_change=1e-15)
+
+    def _lbfgs(self):
+        s = self.settings
+        if self.lbfgs is None:
+            self.lbfgs = self._make_lbfgs()
+        self.progress.start("lbfgs", self.step, self.total_steps)
+        pts = self.sampler.points()
+        self._remember_good()
+
+        def closure():
+            self.lbfgs.zero_grad(set_to_none=True)
+            total = self._loss(pts)[0]
+            total.backward()
+            return total
+
+        while self.step < self.total_steps:
+            chunk = min(s.log_every, self.total_steps - self.step)
+            group = self.lbfgs.param_groups[0]
+            group["max_iter"], group["max_eval"] = chunk, int(chunk * 1.25)
+            state = self.lbfgs.state[self.params[0]]
+            before = state.get("n_iter", 0)
+            self.lbfgs.step(closure)
+            done = state.get("n_iter", 0) - before
+            self.step += chunk
+            total, terms, _, _ = self._loss(pts)
+            self.history["step"].append(self.step)
+            self.history["wall_time"].append(time.perf_counter() - self._t_start)
+            self.history["lr"].append(float("nan"))
+            vals = torch.cat([total.detach()[None], terms]).cpu().numpy()
+            self.history["loss"].append(float(vals[0]))
+            for k, x in zip(self._term_keys(), vals[1:]):
+                self.history[k].append(float(x))
+            if not math.isfinite(float(vals[0])) or not all(torch.isfinite(p).all() for p in self.params):
+                self._diverged("the L-BFGS loss")
+                return
+            self._remember_good()
+            self.progress.report(self.step, float(vals[0]),
+                                 {k[5:]: self.history[k][-1] for k in self._term_keys()})
+            if done < chunk:  # converged (gradient or change below tolerance)
+                self.progress.message(f"[lbfgs] converged after {state.get('n_iter', 0)} iterations")
+                self.step = self.total_steps
+                break
+            if self.step % s.checkpoint_every == 0 and self.step < self.total_steps:
+                self._checkpoint()
+
+    # -- state --------------------------------------------------------------------------------
+    def training_state(self) -> dict:
+        """Everything needed to resume exactly: optimizer, scheduler, sampler, RNG, step."""
+        sampler_state = dict(self.sampler.state_dict())
+        for c, (p, nrm) in zip(self.conditions, self.cond_points):
+            sampler_state[f"condition:{c.name}:points"] = p
+            if nrm is not None:
+                sampler_state[f"condition:{c.name}:normals"] = nrm
+        phase = "adam" if self.lbfgs is None else "lbfgs"
+        opt = self.adam if self.lbfgs is None else self.lbfgs
+        return {
+            "optimizer": {"phase": phase, "state": opt.state_dict()},
+            "scheduler": self.scheduler.state_dict(),
+            "sampler": {"describe": self.sampler.describe(), "state": sampler_state},
+            "rng": {"torch_generator": self.generator.get_state(), "device": str(self.device)},
+            "step": self.step,
+            "status": self.status,
+            "message": self.message,
+            "history": {k: np.asarray(v, dtype=np.float64) for k, v in self.history.items()},
+            "snapshots": list(self.snapshots),
+            "wall_time": self.wall_time if self.status != "running" else time.perf_counter() - self._t_start,
+        }
+
+    def load_training_state(self, state: dict) -> None:
+        """Restore what :meth:`training_state` returned (the model's weights are restored by the caller)."""
+        sstate = dict(state["sampler"]["state"])
+        for i, c in enumerate(self.conditions):
+            p = sstate.pop(f"condition:{c.name}:points")
+            nrm = sstate.pop(f"condition:{c.name}:normals", None)
+            self.cond_points[i] = (p.to(self.device, self.dtype), None if nrm is None else nrm.to(self.device,
+                                                                                                   self.dtype))
+        self.sampler.load_state_dict(sstate)
+        opt = state["optimizer"]
+        if opt["phase"] == "lbfgs":
+            self.lbfgs = self._make_lbfgs()
+            self.lbfgs.load_state_dict(opt["state"])
+        else:
+            self.adam.load_state_dict(opt["state"])
+        if state.get("scheduler"):
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.generator.set_state(state["rng"]["torch_generator"].cpu() if self.device.type == "cpu"
+                                 else state["rng"]["torch_generator"])
+        self.step = int(state["step"])
+        self.history = {k: [float(x) for x in np.asarray(v)] for k, v in state["history"].items()}
+        for k in ("step",):
+            self.history[k] = [int(x) for x in self.history[k]]
+        self.snapshots = list(state.get("snapshots", []))
+        self.wall_time = float(state.get("wall_time", 0.0))
+        self.status = "running"
