@@ -97,6 +97,8 @@ class AbstractProblem(ABC):
     eval_points: ClassVar[int] = 101
     #: number of random evaluation points for problems in more than 3 dimensions
     eval_random_points: ClassVar[int] = 10_000
+    #: names of the conditions that ``output_transform(points, raw)`` (if defined) satisfies exactly
+    hard_satisfies: ClassVar[tuple[str, ...]] = ()
 
     @property
     @abstractmethod

@@ -1,0 +1,19 @@
+"""Allen-Cahn with causal weighting (Wang, Sankaran & Perdikaris 2022), validated against pdekit's ETDRK4 solver.
+
+    python examples/allen_cahn_causal.py
+"""
+
+from problems import AllenCahn
+
+from pde import solve
+
+
+def main(steps: int = 20000, lbfgs_steps: int = 0, out: str = "allen_cahn.h5", quiet: bool = False):
+    run = solve(AllenCahn(), steps=steps, lbfgs_steps=lbfgs_steps, out=out, quiet=quiet,
+                causal={"eps": 1.0, "bins": 32, "eps_schedule": (1.0, 10.0, 100.0)})
+    print(f"Allen-Cahn: relative L2 error {run.metrics['rel_l2']:.3e} after {run.wall_time:.1f} s")
+    return run
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+import math
+
+import pytest
+import torch
+
+from pde import Dirichlet, Initial, Interval, SpaceTime, TimeInterval, define
+from pde.models import MLP
+from pde.solve import solve
+from pde.training import CausalWeighting, Settings
+
+
+def heat(k=0.1):
+    """u_t = k u_xx on [0,1]x[0,1], u = exp(-k pi^2 t) sin(pi x)."""
+    return define(
+        "heat1d", SpaceTime(Interval(0, 1), TimeInterval(0, 1)),
+        lambda d, k: d("u", "t") - k * d("u", "x", "x"),
+        conditions=[Initial(lambda p: torch.sin(math.pi * p[:, 0])), Dirichlet(0.0)],
+        exact=lambda p, k: torch.exp(-k * math.pi**2 * p[:, 1]) * torch.sin(math.pi * p[:, 0]), params={"k": k})
+
+
+def small(**kw):
+    base = dict(steps=60, device="cpu", quiet=True, log_every=20, n_interior=64, n_boundary=16, n_initial=16)
+    base.update(kw)
+    return base
+
+
+def test_causal_weights_follow_the_formula():
+    cw = CausalWeighting(eps=2.0, bins=4)
+    t = torch.tensor([0.1, 0.2, 0.3, 0.6, 0.7, 0.9])   # bins 0,0,1,2,2,3 on [0, 1]
+    r2 = torch.tensor([1.0, 3.0, 0.5, 0.2, 0.4, 0.1])
+    loss, w = cw.weighted(r2, t, 0.0, 1.0)
+    slices = torch.tensor([2.0, 0.5, 0.3, 0.1])
+    expect_w = torch.exp(-2.0 * torch.tensor([0.0, 2.0, 2.5, 2.8]))
+    torch.testing.assert_close(w, expect_w)
+    torch.testing.assert_close(loss, (expect_w * slices).mean())
+    assert cw.advance(0.995) is False  # no schedule: eps stays
+    cw2 = CausalWeighting(eps=0.1, bins=4, eps_schedule=(0.1, 1.0, 10.0))
+    assert cw2.advance(0.5) is False and cw2.eps == 0.1
+    assert cw2.advance(0.999) is True and cw2.eps == 1.0
+
+
+def test_settings_validation():
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        Settings(lr=-1)
+    with pytest.raises(ValueError, match="unknown lr_schedule 'warp'"):
+        Settings(lr_schedule="warp")
+    with pytest.raises(ValueError, match="n_boundary must be an integer >= 1"):
+        Settings(n_boundary=0)
+    with pytest.raises(ValueError, match="causal bins"):
+        Settings(causal={"bins": 1})
+
+
+def test_same_seed_same_run_and_different_seed_differs():
+    a = solve(heat(), MLP(width=8, depth=2), seed=3, **small())
+    b = solve(heat(), MLP(width=8, depth=2), seed=3, **small())
+    c = solve(heat(), MLP(width=8, depth=2), seed=4, **small())
+    for (k, v), w in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+        assert torch.equal(v, w), k
+    assert not torch.equal(next(a.model.parameters()), next(c.model.parameters()))
+    assert a.history["loss"].shape == (6,) and set(a.history) >= {"loss/pde", "loss/ic", "loss/bc", "lr", "step"}
+
+
+def test_training_learns_heat_equation():
+    run = solve(heat(), MLP(width=16, depth=2), steps=400, lbfgs_steps=100,
+                **{k: v for k, v in small(n_interior=256, n_boundary=64, n_initial=64, log_every=100).items()
+                   if k != "steps"})
+    assert run.status == "finished"
+    assert run.metrics["rel_l2"] < 2e-2, run.metrics
+    # L-BFGS lowered the loss after Adam
+    steps = run.history["step"]
+    adam_end = run.history["loss"][steps == 400][0]
+    assert run.history["loss"][-1] < adam_end
+
+
+def test_nan_guard_stops_and_keeps_last_good_weights():
+    calls = {"n": 0}
+
+    def residual(d):
+        calls["n"] += 1
+        r = d("u", "t") - 0.1 * d("u", "x", "x")
+        return r * float("nan") if calls["n"] > 35 else r
+
+    prob = define("nan", SpaceTime(Interval(0, 1), TimeInterval(0, 1)), residual,
+                  conditions=[Initial(0.0)], exact=lambda p: torch.zeros_like(p[:, 0]))
+    run = solve(prob, MLP(width=8, depth=2), steps=100, **{k: v for k, v in small(log_every=10).items()
+                                                           if k != "steps"})
+    assert run.status == "diverged" and "NaN" in run.message
+    assert all(torch.isfinite(p).all() for p in run.model.parameters())
+    assert math.isfinite(run.metrics["rel_l2"]) or run.metrics["rel_l2"] == 0.0
+
+
+def test_unknown_weight_and_causal_without_time_are_errors():
+    with pytest.raises(ValueError, match=r"unknown loss terms \['bd'\]"):
+        solve(heat(), MLP(width=4, depth=1), weights={"bd": 2.0}, **small())
+    steady = define("lap", Interval(0, 1), lambda d: d("u", "x", "x"), exact=lambda p: p[:, 0])
+    with pytest.raises(ValueError, match="causal weighting needs a time-dependent problem"):
+        solve(steady, MLP(width=4, depth=1), causal={"eps": 1.0}, **small())
+
+
+def test_causal_training_runs_and_reports_weights():
+    run = solve(heat(), MLP(width=8, depth=2), causal={"eps": 1.0, "bins": 8}, **small())
+    assert run.status == "finished" and math.isfinite(run.history["loss"][-1])
