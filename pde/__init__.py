@@ -1,15 +1,33 @@
-"""pdekit's engine: domains, derivatives, PINN models, training, result store, metrics and the CLI."""
+"""pdekit's engine: domains, derivatives, PINN models, training, result store, metrics and the CLI.
+
+    from problems import Burgers
+    from pde import solve
+    run = solve(Burgers(), device="cpu", out="burgers.h5")
+    print(run.metrics["rel_l2"])
+"""
+
+__version__ = "0.1.0"
 
 from .collocation import AbstractSampler, RandomSampler
 from .conditions import AbstractCondition, Dirichlet, Initial, Neumann, Periodic
 from .derivatives import AbstractDerivativeEngine, AbstractDerivatives, Autograd
 from .domain import AbstractDomain, Ball, Box, Disk, Interval, SpaceTime, TimeInterval
+from .models import MLP, PINN, ModifiedMLP
 from .problem import AbstractProblem, Reference, define
+from .solve import Run, evaluate, solve
+from .training import Settings, resume
 
-__version__ = "0.1.0"
+
+def load(path, device=None):
+    """Load a stored run (configuration, history, metrics, rebuilt model); never unpickles."""
+    from .store import load as _load
+
+    return _load(path, device=device)
+
 
 __all__ = [
     "AbstractCondition", "AbstractDerivativeEngine", "AbstractDerivatives", "AbstractDomain", "AbstractProblem",
-    "AbstractSampler", "Autograd", "Ball", "Box", "Dirichlet", "Disk", "Initial", "Interval", "Neumann", "Periodic",
-    "RandomSampler", "Reference", "SpaceTime", "TimeInterval", "define", "__version__",
+    "AbstractSampler", "Autograd", "Ball", "Box", "Dirichlet", "Disk", "Initial", "Interval", "MLP", "ModifiedMLP",
+    "Neumann", "PINN", "Periodic", "RandomSampler", "Reference", "Run", "Settings", "SpaceTime", "TimeInterval",
+    "define", "evaluate", "load", "resume", "solve", "__version__",
 ]

@@ -141,8 +141,7 @@ def _make_model(model, problem: AbstractProblem, hard: bool | None):
     if want_hard and not isinstance(model, M.OutputTransform):
         if not hasattr(problem, "output_transform"):
             raise ValueError(f"problem {problem.name!r} defines no output_transform for hard constraints")
-        model = M.OutputTransform(model, problem.output_transform, satisfies=tuple(problem.hard_satisfies),
-                                  source="problem")
+        model = M.OutputTransform.from_problem(model, problem)
     if hasattr(model, "build") and not getattr(model, "built", True):
         model.build(problem.domain, len(problem.fields))
     return model

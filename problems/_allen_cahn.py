@@ -93,6 +93,16 @@ class AllenCahn(AbstractProblem):
     name = "allen_cahn"
     hard_satisfies = ("ic",)
 
+    def default_model(self):
+        """Periodic in x (exact embedding), hard initial condition ``u0 + t N``."""
+        from pde.models import MLP, PeriodicEmbedding
+
+        return MLP(width=64, depth=4, embedding=PeriodicEmbedding({"x": 2.0}, n_harmonics=4))
+
+    def default_settings(self):
+        return {"hard": True, "n_interior": 4000, "steps": 5000, "lr": 1e-3, "lbfgs_steps": 0,
+                "causal": {"eps": 1.0, "bins": 32, "eps_schedule": (1.0, 10.0, 100.0)}}
+
     diffusion: float = 1e-4
     reaction: float = 5.0
     solver_points: int = 2048

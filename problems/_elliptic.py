@@ -31,6 +31,14 @@ class Poisson2D(AbstractProblem):
     name = "poisson2d"
     hard_satisfies = ("bc",)
 
+    def default_model(self):
+        from pde.models import MLP
+
+        return MLP(width=32, depth=4)
+
+    def default_settings(self):
+        return {"hard": True, "n_interior": 2000, "steps": 500, "lr": 3e-3, "lbfgs_steps": 2000}
+
     k: int = 1
 
     def __post_init__(self):
@@ -77,6 +85,14 @@ class Helmholtz2D(AbstractProblem):
 
     name = "helmholtz2d"
     hard_satisfies = ("bc",)
+
+    def default_model(self):
+        from pde.models import MLP
+
+        return MLP(width=32, depth=4, activation="sin")
+
+    def default_settings(self):
+        return {"hard": True, "n_interior": 2000, "steps": 500, "lr": 3e-3, "lbfgs_steps": 4000}
 
     a1: int = 1
     a2: int = 4
@@ -134,6 +150,9 @@ class PoissonND(AbstractProblem):
 
     name = "poisson_nd"
     hard_satisfies = ()
+
+    def default_settings(self):
+        return {"n_interior": 1000, "n_boundary": 500, "steps": 3000, "lr": 1e-3, "lbfgs_steps": 0}
 
     d: int = 10
 

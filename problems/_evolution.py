@@ -33,6 +33,15 @@ class Convection(AbstractProblem):
     name = "convection"
     hard_satisfies = ("ic",)
 
+    def default_model(self):
+        """4 x 50 tanh MLP (the R3 paper's setting), exactly periodic in x, hard initial condition."""
+        from pde.models import MLP, PeriodicEmbedding
+
+        return MLP(width=50, depth=4, embedding=PeriodicEmbedding({"x": 2 * math.pi}))
+
+    def default_settings(self):
+        return {"hard": True, "n_interior": 1000, "steps": 5000, "lr": 1e-3, "lbfgs_steps": 0}
+
     beta: float = 30.0
 
     def __post_init__(self):
@@ -80,6 +89,9 @@ class Heat(AbstractProblem):
 
     name = "heat"
     hard_satisfies = ("ic",)
+
+    def default_settings(self):
+        return {"hard": True, "n_interior": 2000, "steps": 2000, "lr": 3e-3, "lbfgs_steps": 1000}
     eval_points = 51  # per coordinate of the (d + 1)-dimensional evaluation grid (d <= 2)
 
     d: int = 2
@@ -132,6 +144,9 @@ class Wave(AbstractProblem):
 
     name = "wave"
     hard_satisfies = ("ic", "ic_t", "bc")
+
+    def default_settings(self):
+        return {"hard": True, "n_interior": 2000, "steps": 2000, "lr": 3e-3, "lbfgs_steps": 2000}
 
     c: float = 2.0
     a: float = 0.5

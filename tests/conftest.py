@@ -1,12 +1,11 @@
 """Shared test setup: fixed seeds, one thread per test process, CUDA parametrisation."""
 
-import os
 
 import numpy as np
 import pytest
 import torch
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+torch.set_num_threads(1)  # small PINN models run fastest single-threaded
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

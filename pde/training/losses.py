@@ -91,6 +91,7 @@ class LossTerms:
         if causal is not None and not self.domain.time_dependent:
             raise ValueError(f"causal weighting needs a time-dependent problem; {problem.name!r} has no time")
         self._plans: dict[str, set] = {}
+        self._weight_tensor = None
         self.residual_names = self._plan_residual()
         self.term_names = [f"pde/{n}" if len(self.residual_names) > 1 else "pde" for n in self.residual_names]
         self.term_names += [c.name for c in conditions]
@@ -132,13 +133,12 @@ class LossTerms:
     def __call__(self, model, points, cond_points):
         """Return ``(total_loss, term_losses (K,), per-point squared PDE residual (N,), causal weights or None)``."""
         res = self.pde_residual(model, points)
-        terms, pointwise = [], None
-        cw = None
+        terms, cw = [], None
+        pointwise = _pointwise(res)
         for name in self.residual_names:
             r = res[name]
-            r2 = r.square() if r.ndim == 1 else r.square().sum(1)
-            pointwise = r2 if pointwise is None else pointwise + r2
             if self.causal is not None:
+                r2 = r.square() if r.ndim == 1 else r.square().sum(1)
                 t = points[:, -1]
                 loss_r, cw = self.causal.weighted(r2 / (1 if r.ndim == 1 else r.shape[1]), t,
                                                   self.domain.t0, self.domain.t1)
@@ -149,7 +149,9 @@ class LossTerms:
             d = self.engine.derivatives(model, p, self.names, self.fields, normals=nrm, requests=self._plans[c.name])
             terms.append(c.residual(d).square().mean())
         stacked = torch.stack(terms)
-        w = torch.tensor(self.weights, device=stacked.device, dtype=stacked.dtype)
+        w = self._weight_tensor
+        if w is None or w.device != stacked.device or w.dtype != stacked.dtype:
+            w = self._weight_tensor = torch.tensor(self.weights, device=stacked.device, dtype=stacked.dtype)
         return (w * stacked).sum(), stacked.detach(), pointwise.detach(), cw
 
 
