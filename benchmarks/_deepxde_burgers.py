@@ -14,9 +14,9 @@ os.environ.setdefault("DDE_BACKEND", "pytorch")
 import deepxde as dde  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from problems import Burgers  # noqa: E402
 
 from pde.metrics import rel_l2  # noqa: E402
+from problems import Burgers  # noqa: E402
 
 
 def main(adam_steps: int = 15000):

@@ -3,9 +3,8 @@
     python examples/allen_cahn_causal.py
 """
 
-from problems import AllenCahn
-
 from pde import solve
+from problems import AllenCahn
 
 
 def main(steps: int = 20000, lbfgs_steps: int = 0, out: str = "allen_cahn.h5", quiet: bool = False):

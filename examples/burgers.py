@@ -3,9 +3,8 @@
     python examples/burgers.py            # pdekit's default settings for Burgers
 """
 
-from problems import Burgers
-
 from pde import solve
+from problems import Burgers
 
 
 def main(steps: int | None = None, lbfgs_steps: int | None = None, out: str = "burgers.h5", quiet: bool = False):

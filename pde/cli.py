@@ -59,8 +59,8 @@ def _coerce(name: str, text: str, default):
         raise UsageError(f"parameter {name}={text!r}: expected a value of type {kind.__name__}") from None
 
 
-def parse_sets(items: list[str], problem_cls) -> tuple[dict, dict, dict, dict]:
-    """Split ``--set`` items into problem, sampler, model and settings keyword arguments."""
+def parse_sets(items: list[str], problem_cls) -> tuple[dict, dict, dict, dict, dict]:
+    """Split ``--set`` items into problem, sampler, model, settings and engine keyword arguments."""
     from .training.trainer import Settings
 
     problem_defaults = {f.name: f.default for f in dataclasses.fields(problem_cls)} \
@@ -68,7 +68,7 @@ def parse_sets(items: list[str], problem_cls) -> tuple[dict, dict, dict, dict]:
     settings_defaults = {f.name: (f.default if f.default is not dataclasses.MISSING else None)
                          for f in dataclasses.fields(Settings)}
     settings_defaults["n_interior"] = 2000
-    prob, samp, model, sets = {}, {}, {}, {}
+    prob, samp, model, sets, eng = {}, {}, {}, {}, {}
     for item in items:
         if "=" not in item:
             raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
@@ -78,6 +78,8 @@ def parse_sets(items: list[str], problem_cls) -> tuple[dict, dict, dict, dict]:
             samp[key[8:]] = _literal(text)
         elif key.startswith("model."):
             model[key[6:]] = _literal(text)
+        elif key.startswith("engine."):
+            eng[key[7:]] = _literal(text)
         elif key.startswith("train.") or key in settings_defaults and key not in problem_defaults:
             k = key.split(".", 1)[-1]
             if k not in settings_defaults:
@@ -89,7 +91,15 @@ def parse_sets(items: list[str], problem_cls) -> tuple[dict, dict, dict, dict]:
             allowed = ", ".join(sorted(problem_defaults)) or "(none)"
             raise UsageError(f"unknown parameter {key!r} for problem {getattr(problem_cls, 'name', '?')!r}; "
                              f"parameters: {allowed}; training settings: train.NAME; sampler.NAME; model.NAME")
-    return prob, samp, model, sets
+    return prob, samp, model, sets, eng
+
+
+def _construct(kind: str, cls, kwargs: dict):
+    """``cls(**kwargs)`` with a bad keyword reported as a usage error naming it."""
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise UsageError(f"bad {kind} option(s) {sorted(kwargs)} for {getattr(cls, '__name__', cls)}: {e}") from None
 
 
 def cmd_list(args) -> int:
@@ -111,23 +121,25 @@ def cmd_solve(args) -> int:
     from .solve import solve
 
     cls = registry.lookup("problem", args.problem)
-    prob_kw, samp_kw, model_kw, sets = parse_sets(args.set or [], cls)
-    problem = cls(**prob_kw)
+    prob_kw, samp_kw, model_kw, sets, eng_kw = parse_sets(args.set or [], cls)
+    problem = _construct("problem", cls, prob_kw)
     model = None
     if args.model or model_kw:
         from . import models as M
 
         if args.model:
-            model = registry.lookup("model", args.model)(**model_kw)
+            model = _construct("model", registry.lookup("model", args.model), model_kw)
         else:
-            model = M.MLP(**model_kw)
+            model = _construct("model", M.MLP, model_kw)
     sampler = None
     if args.sampler or samp_kw:
         n = sets.pop("n_interior", None) or problem.default_settings().get("n_interior", 2000)
-        sampler = registry.lookup("sampler", args.sampler or "uniform")(n=n, **samp_kw)
+        sampler = _construct("sampler", registry.lookup("sampler", args.sampler or "uniform"), {"n": n, **samp_kw})
     engine = args.derivatives
     if args.directions is not None:
-        engine = registry.lookup("engine", engine)(n_directions=args.directions)
+        eng_kw["n_directions"] = args.directions
+    if eng_kw:
+        engine = _construct("engine", registry.lookup("engine", engine), eng_kw)
     out = args.out
     if out is None:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -151,12 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("solve", help="train a PINN on a problem and report its error against the reference")
     s.add_argument("problem", help="registered problem name (see `pde list`) or module:Class / file.py:Class")
     s.add_argument("--set", action="append", metavar="NAME=VALUE",
-                   help="problem parameter; train.NAME, sampler.NAME, model.NAME for the others")
+                   help="problem parameter; train.NAME, sampler.NAME, model.NAME, engine.NAME for the others")
     s.add_argument("--steps", type=int, help="Adam steps (default: the problem's)")
     s.add_argument("--lbfgs-steps", type=int, help="L-BFGS iterations after Adam")
     s.add_argument("--model", help="model name (see `pde list`)")
     s.add_argument("--sampler", help="collocation sampler name (see `pde list`)")
-    s.add_argument("--derivatives", default="autograd", help="derivative engine (see `pde list`)")
+    s.add_argument("--derivatives", default="autograd", help="derivative engine: autograd, taylor, stde (`pde list`)")
     s.add_argument("--directions", type=int, help="random directions per point for stochastic engines")
     s.add_argument("--hard", choices=("on", "off"), help="hard-constraint output transform (default: problem's)")
     s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")

@@ -62,10 +62,13 @@ from ._burgers import Burgers, cole_hopf
 from ._elliptic import Helmholtz2D, Poisson2D, PoissonND
 from ._etdrk4 import etdrk4
 from ._evolution import Convection, Heat, Wave
+from .highdim import BiharmonicBall, InseparableAllenCahn, InseparablePoisson, InseparableSineGordon
 
 #: problem classes by registry name
 REGISTRY = {cls.name: cls for cls in (Burgers, AllenCahn, Convection, Poisson2D, Helmholtz2D, Heat, Wave,
-                                      PoissonND)}
+                                      PoissonND, InseparablePoisson, InseparableAllenCahn, InseparableSineGordon,
+                                      BiharmonicBall)}
 
-__all__ = ["REGISTRY", "AllenCahn", "Burgers", "Convection", "Heat", "Helmholtz2D", "Poisson2D", "PoissonND",
+__all__ = ["REGISTRY", "AllenCahn", "BiharmonicBall", "Burgers", "Convection", "Heat", "Helmholtz2D",
+           "InseparableAllenCahn", "InseparablePoisson", "InseparableSineGordon", "Poisson2D", "PoissonND",
            "Wave", "cole_hopf", "etdrk4", "solve_allen_cahn"]

@@ -97,6 +97,21 @@ class AbstractDerivatives(ABC):
             out = out + self(field, c, c)
         return out
 
+    def biharmonic(self, field: str, over: Sequence[str] | None = None) -> torch.Tensor:
+        """Biharmonic ``sum_{i,j} d^4 field / dx_i^2 dx_j^2`` over ``over`` (default: all but ``t``), ``(N,)``.
+
+        Engines with a cheaper route (Taylor mode, STDE) override it; this default asks for
+        every ``field_iijj`` (``d (d + 1) / 2`` requests).
+        """
+        cols = self._over(over)
+        out = None
+        for i, a in enumerate(cols):
+            term = self(field, a, a, a, a)
+            for b in cols[i + 1:]:
+                term = term + 2 * self(field, a, a, b, b)
+            out = term if out is None else out + term
+        return out
+
     def div(self, fields: Sequence[str], over: Sequence[str] | None = None) -> torch.Tensor:
         """Divergence ``sum_i d fields[i] / d over[i]``, shape ``(N,)``."""
         cols = self._over(over)
@@ -111,9 +126,8 @@ class AbstractDerivatives(ABC):
         """``grad(field) . n`` at boundary points with normals, shape ``(N,)``."""
         if self.normals is None:
             raise ValueError("normal derivative requested at points without normals")
-        cols = [c for c, nc in zip(self.names, self.normals.unbind(1))]
         out = 0.0
-        for i, c in enumerate(cols):
+        for i, c in enumerate(self.names):
             out = out + self(field, c) * self.normals[:, i]
         return out
 

@@ -1,0 +1,213 @@
+"""High-dimensional problems with exact solutions (dimension ``dim`` is a parameter).
+
+The inseparable problems of the STDE paper (Shi et al., NeurIPS 2024, after Hu et al.'s
+SDGD paper) on the unit ball ``B^d`` with ``u = 0`` on the sphere and exact solutions
+
+* two-body (``body=2``): ``u = (1 - |x|^2) sum_{i=1}^{d-1} c_i sin(x_i + cos(x_{i+1}) + x_{i+1} cos(x_i))``
+* three-body (``body=3``): ``u = (1 - |x|^2) sum_{i=1}^{d-2} c_i exp(x_i x_{i+1} x_{i+2})``
+
+with ``c_i ~ N(0, 1)`` drawn from ``seed``. The source ``g`` is the exact operator applied to
+``u`` (closed form, O(N d)):
+
+* :class:`InseparablePoisson` ``-Delta u = g``
+* :class:`InseparableAllenCahn` ``Delta u + u - u^3 = g``
+* :class:`InseparableSineGordon` ``Delta u + sin(u) = g``
+
+plus a fourth-order one, :class:`BiharmonicBall` ``Delta^2 u = f`` (clamped plate: ``u`` and
+``du/dn`` given on the sphere) with the plane-wave solution ``u = sum_m a_m sin(w_m . x + b_m)``,
+``f = sum_m a_m |w_m|^4 sin(w_m . x + b_m)``.
+
+Residuals use ``d.laplacian`` / ``d.biharmonic``, so the STDE engine estimates them. The
+paper's model is the hard constraint ``u = (1 - |x|^2) MLP(x)`` (:meth:`output_transform`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from pde.conditions import Dirichlet, Neumann
+from pde.domain import Ball
+from pde.problem import AbstractProblem
+
+__all__ = ["InseparablePoisson", "InseparableAllenCahn", "InseparableSineGordon", "BiharmonicBall", "biharmonic"]
+
+
+def biharmonic(d, fld: str = "u"):
+    """``Delta^2 fld`` from any engine (each engine computes it its own way)."""
+    return d.biharmonic(fld)
+
+
+def _ball_transform(points, raw):
+    """``(1 - |x|^2) raw``: zero on the unit sphere."""
+    return (1 - (points * points).sum(dim=1, keepdim=True)) * raw
+
+
+class _Inseparable(AbstractProblem):
+    """Shared part: domain, exact solution, Laplacian of the exact solution, conditions."""
+
+    dim: int
+    body: int
+    seed: int
+
+    def __post_init__(self):
+        if int(self.dim) != self.dim or self.dim < 3:
+            raise ValueError(f"dim must be an integer >= 3, got {self.dim}")
+        if self.body not in (2, 3):
+            raise ValueError(f"body must be 2 (two-body sin) or 3 (three-body exp), got {self.body}")
+        g = torch.Generator().manual_seed(int(self.seed))
+        self._c = torch.randn(self.dim - self.body + 1, generator=g, dtype=torch.float64)
+
+    @property
+    def domain(self):
+        return Ball([0.0] * self.dim, 1.0)
+
+    def conditions(self):
+        return [Dirichlet(0.0)]
+
+    def output_transform(self, points=None, raw=None):
+        """``(1 - |x|^2) raw`` (satisfies "bc"); with no arguments returns ``(transform, ("bc",))``."""
+        if points is None:
+            return _ball_transform, ("bc",)
+        return _ball_transform(points, raw)
+
+    def _psi(self, x):
+        """``psi``, ``x . grad psi`` and ``Delta psi``, each ``(N,)``."""
+        c = self._c.to(x)
+        if self.body == 2:
+            a, b = x[:, :-1], x[:, 1:]
+            th = a + torch.cos(b) + b * torch.cos(a)
+            da, db = 1 - b * torch.sin(a), -torch.sin(b) + torch.cos(a)
+            s, co = torch.sin(th), torch.cos(th)
+            psi = (c * s).sum(1)
+            xg = (c * co * (a * da + b * db)).sum(1)
+            lap = (c * (co * (-b * torch.cos(a) - torch.cos(b)) - s * (da * da + db * db))).sum(1)
+        else:
+            a, b, e = x[:, :-2], x[:, 1:-1], x[:, 2:]
+            ex = torch.exp(a * b * e)
+            psi = (c * ex).sum(1)
+            xg = (c * ex * 3 * a * b * e).sum(1)
+            lap = (c * ex * ((b * e) ** 2 + (a * e) ** 2 + (a * b) ** 2)).sum(1)
+        return psi, xg, lap
+
+    def exact(self, points):
+        psi, _, _ = self._psi(points)
+        return ((1 - (points * points).sum(1)) * psi)[:, None]
+
+    def exact_laplacian(self, points):
+        """``Delta u`` of the exact solution, ``(N,)``: ``-2 d psi - 4 x . grad psi + (1 - |x|^2) Delta psi``."""
+        psi, xg, lap = self._psi(points)
+        return -2 * self.dim * psi - 4 * xg + (1 - (points * points).sum(1)) * lap
+
+
+@dataclass
+class InseparablePoisson(_Inseparable):
+    """``-Delta u = g`` on the unit ball in ``dim`` dimensions, ``u = 0`` on the sphere (STDE paper)."""
+
+    name = "inseparable_poisson"
+    hard_satisfies = ("bc",)
+    dim: int = 100
+    body: int = 2
+    seed: int = 0
+
+    def source(self, points):
+        return -self.exact_laplacian(points)
+
+    def residual(self, d):
+        return -d.laplacian("u") - self.source(d.points.detach())
+
+
+@dataclass
+class InseparableAllenCahn(_Inseparable):
+    """``Delta u + u - u^3 = g`` on the unit ball in ``dim`` dimensions, ``u = 0`` on the sphere (STDE paper)."""
+
+    name = "inseparable_allen_cahn"
+    hard_satisfies = ("bc",)
+    dim: int = 100
+    body: int = 2
+    seed: int = 0
+
+    def source(self, points):
+        u = self.exact(points)[:, 0]
+        return self.exact_laplacian(points) + u - u ** 3
+
+    def residual(self, d):
+        u = d["u"]
+        return d.laplacian("u") + u - u ** 3 - self.source(d.points.detach())
+
+
+@dataclass
+class InseparableSineGordon(_Inseparable):
+    """``Delta u + sin(u) = g`` on the unit ball in ``dim`` dimensions, ``u = 0`` on the sphere (STDE paper)."""
+
+    name = "inseparable_sine_gordon"
+    hard_satisfies = ("bc",)
+    dim: int = 100
+    body: int = 2
+    seed: int = 0
+
+    def source(self, points):
+        u = self.exact(points)[:, 0]
+        return self.exact_laplacian(points) + torch.sin(u)
+
+    def residual(self, d):
+        return d.laplacian("u") + torch.sin(d["u"]) - self.source(d.points.detach())
+
+
+@dataclass
+class BiharmonicBall(AbstractProblem):
+    """Clamped-plate biharmonic ``Delta^2 u = f`` on the unit ball in ``dim`` dimensions.
+
+    Exact ``u = sum_{m=1}^{n_waves} a_m sin(w_m . x + b_m)`` with ``w_m = k_m s_m`` (``s_m`` a random
+    unit vector, ``k_m`` uniform in ``[1, 2]``), ``a_m ~ N(0, 1)``, ``b_m`` uniform in ``[0, 2 pi)``
+    (from ``seed``); ``f = sum_m a_m k_m^4 sin(w_m . x + b_m)``. Conditions: ``u`` ("bc") and
+    ``du/dn`` ("neumann", ``n = x`` on the sphere) equal the exact values.
+    """
+
+    name = "biharmonic_ball"
+    hard_satisfies = ()
+    dim: int = 4
+    n_waves: int = 4
+    seed: int = 0
+    _w: torch.Tensor = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self):
+        if int(self.dim) != self.dim or self.dim < 1:
+            raise ValueError(f"dim must be an integer >= 1, got {self.dim}")
+        if int(self.n_waves) != self.n_waves or self.n_waves < 1:
+            raise ValueError(f"n_waves must be an integer >= 1, got {self.n_waves}")
+        g = torch.Generator().manual_seed(int(self.seed))
+        s = torch.randn(self.n_waves, self.dim, generator=g, dtype=torch.float64)
+        k = 1 + torch.rand(self.n_waves, generator=g, dtype=torch.float64)
+        self._w = s / s.norm(dim=1, keepdim=True) * k[:, None]
+        self._a = torch.randn(self.n_waves, generator=g, dtype=torch.float64)
+        self._b = 2 * math.pi * torch.rand(self.n_waves, generator=g, dtype=torch.float64)
+        self._k4 = k ** 4
+
+    def params(self):
+        return {"dim": self.dim, "n_waves": self.n_waves, "seed": self.seed}
+
+    @property
+    def domain(self):
+        return Ball([0.0] * self.dim, 1.0)
+
+    def _phase(self, x):
+        return x @ self._w.to(x).T + self._b.to(x)
+
+    def exact(self, points):
+        return (torch.sin(self._phase(points)) @ self._a.to(points))[:, None]
+
+    def source(self, points):
+        return torch.sin(self._phase(points)) @ (self._a * self._k4).to(points)
+
+    def normal_derivative(self, points):
+        """``grad u . x`` (the outward normal derivative on the unit sphere), ``(N,)``."""
+        return (torch.cos(self._phase(points)) * self._a.to(points) * (points @ self._w.to(points).T)).sum(1)
+
+    def residual(self, d):
+        return biharmonic(d, "u") - self.source(d.points.detach())
+
+    def conditions(self):
+        return [Dirichlet(lambda p: self.exact(p)[:, 0]), Neumann(self.normal_derivative)]
