@@ -1,0 +1,30 @@
+"""``pde resume RUN.h5 [--steps N]``: continue a killed or finished run from its last checkpoint."""
+
+from __future__ import annotations
+
+
+def add_command(subparsers) -> None:
+    p = subparsers.add_parser("resume", help="continue a run from its last checkpoint", description=__doc__)
+    p.add_argument("run", help="run file (.h5), updated in place")
+    p.add_argument("--steps", type=int, default=None, help="new total number of steps (default: the configured one)")
+    p.add_argument("--device", default=None, help="device (default: the run's)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.set_defaults(func=handler)
+
+
+def handler(args) -> int:
+    import importlib
+
+    from ..store import open_run
+
+    resume = importlib.import_module("pde.training.resume").resume
+
+    if args.steps is not None and args.steps < 0:
+        raise ValueError(f"--steps must be >= 0, got {args.steps}")
+    open_run(args.run).close()  # refuse non-runs and truncated files with a clear message first
+    kw = {"device": args.device} if args.device is not None else {}
+    run = resume(args.run, steps=args.steps, quiet=args.quiet, **kw)
+    metrics = getattr(run, "metrics", None) or {}
+    if not args.quiet and "rel_l2" in metrics:
+        print(f"{args.run}: {run.status}, relative L2 error {metrics['rel_l2']:.3e}")
+    return 0

@@ -1,0 +1,106 @@
+"""Figures of a run: prediction, reference, error, loss history and sampler snapshots (matplotlib)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .store import read_run
+
+__all__ = ["plot_run"]
+
+
+def _mpl():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ValueError("plotting needs matplotlib; install it with: pip install 'pdekit[plot]'") from None
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _field_panel(fig, ax, sol, values, title, names):
+    if sol["axes"] and len(sol["shape"]) == 2:
+        a, b = list(sol["axes"].values())
+        img = values.reshape(sol["shape"])
+        if sol.get("mask") is not None:
+            img = np.where(sol["mask"].reshape(sol["shape"]), img, np.nan)
+        if names[-1] == "t":  # time horizontal, as in the PINN literature
+            pc = ax.pcolormesh(b, a, img, shading="auto", cmap="viridis")
+            ax.set_xlabel(names[1])
+            ax.set_ylabel(names[0])
+        else:
+            pc = ax.pcolormesh(a, b, img.T, shading="auto", cmap="viridis")
+            ax.set_xlabel(names[0])
+            ax.set_ylabel(names[1])
+        fig.colorbar(pc, ax=ax)
+    elif sol["points"].shape[1] == 1:
+        ax.plot(sol["points"][:, 0], values)
+        ax.set_xlabel(names[0])
+    else:
+        sc = ax.scatter(sol["points"][:, 0], sol["points"][:, 1], c=values, s=4, cmap="viridis")
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1])
+        fig.colorbar(sc, ax=ax)
+    ax.set_title(title)
+
+
+def plot_run(path: str | os.PathLike, out: str | os.PathLike, *, field: str | None = None) -> str:
+    """Write a figure of the run at ``path`` to ``out`` (any format matplotlib writes)."""
+    plt = _mpl()
+    run = read_run(path, weights=False)
+    sol, hist, snaps = run["solution"], run["history"], run["snapshots"]
+    panels = []
+    if sol is not None:
+        fields = sol["fields"]
+        i = 0 if field is None else fields.index(field) if field in fields else None
+        if i is None:
+            raise ValueError(f"unknown field {field!r}; the run's fields are {', '.join(fields)}")
+        for key in ("prediction", "reference", "error"):
+            if sol[key] is not None:
+                panels.append(("field", key, sol[key][:, i], f"{key} {fields[i]}"))
+    if hist.get("step") is not None and len(hist["step"]):
+        panels.append(("history", None, None, "loss history"))
+    if snaps:
+        panels.append(("snapshot", None, None, f"collocation points, step {snaps[-1]['step']}"))
+    if not panels:
+        raise ValueError(f"{path}: nothing to plot (no solution, history or snapshots)")
+    n = len(panels)
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.6 * rows), squeeze=False)
+    names = sol["coordinates"] if sol is not None else ["x0", "x1"]
+    for ax, (kind, _key, values, title) in zip(axes.flat, panels, strict=False):
+        if kind == "field":
+            _field_panel(fig, ax, sol, values, title, names)
+        elif kind == "history":
+            for k, v in hist.items():
+                if k.startswith("loss") and np.all(np.isfinite(v)) and np.all(v > 0):
+                    ax.semilogy(hist["step"], v, label=k, lw=1.5 if k == "loss" else 0.8)
+            ax.set_xlabel("step")
+            ax.legend(fontsize=7)
+            ax.set_title(title)
+        else:
+            s = snaps[-1]
+            p = s["points"].numpy()
+            r = s["residual"].numpy()
+            c = np.log10(np.maximum(r, 1e-30)) if np.all(np.isfinite(r)) else None
+            if p.shape[1] >= 2:
+                h, v = (1, 0) if names[-1] == "t" else (0, 1)  # same orientation as the field panels
+                sc = ax.scatter(p[:, h], p[:, v], c=c, s=2)
+                ax.set_xlabel(names[h] if len(names) > h else "")
+                ax.set_ylabel(names[v] if len(names) > v else "")
+            else:
+                sc = ax.scatter(p[:, 0], np.zeros(len(p)), c=c, s=2)
+            if c is not None:
+                fig.colorbar(sc, ax=ax, label="log10 residual^2")
+            ax.set_title(title)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return str(out)

@@ -1,0 +1,35 @@
+"""examples/mesh_poisson.py: Poisson on an L-shaped mesh domain, stored, validated and exported."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+import mesh_poisson  # noqa: E402
+
+from pde.export import export_run  # noqa: E402
+from pde.store import load  # noqa: E402
+from pde.validate import validate  # noqa: E402
+
+
+def test_mesh_example_runs_stores_and_exports(tmp_path):
+    out = tmp_path / "mp.h5"
+    run = mesh_poisson.main(steps=10, out=str(out), quiet=True)
+    assert run.status == "finished"
+    stored = load(out)
+    assert isinstance(stored.problem, mesh_poisson.MeshPoisson)  # rebuilt from its mesh file
+    res = validate(stored)
+    assert res["rel_l2"] == pytest.approx(run.metrics["rel_l2"], rel=1e-5)
+    meshio = pytest.importorskip("meshio")
+    export_run(out, tmp_path / "mp.vtu", mesh=tmp_path / "lshape.msh")
+    m = meshio.read(tmp_path / "mp.vtu")
+    assert m.cells[0].type == "triangle" and "u_error" in m.point_data
+
+
+@pytest.mark.slow
+def test_mesh_example_converges(tmp_path):
+    run = mesh_poisson.main(steps=3000, out=str(tmp_path / "mp.h5"), quiet=True)
+    assert run.metrics["rel_l2"] < 0.15  # 0.098 measured (float32, CPU, seed 0); 0.28 after 300 steps
