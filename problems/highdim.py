@@ -104,7 +104,10 @@ class _Inseparable(AbstractProblem):
 
 @dataclass
 class InseparablePoisson(_Inseparable):
-    """``-Delta u = g`` on the unit ball in ``dim`` dimensions, ``u = 0`` on the sphere (STDE paper)."""
+    """``-Delta u = g`` on the unit ball in ``dim`` dimensions, ``u = 0`` on the sphere (STDE paper).
+
+    Reference: exact (closed form, O(N d)).
+    """
 
     name = "inseparable_poisson"
     hard_satisfies = ("bc",)
@@ -121,7 +124,10 @@ class InseparablePoisson(_Inseparable):
 
 @dataclass
 class InseparableAllenCahn(_Inseparable):
-    """``Delta u + u - u^3 = g`` on the unit ball in ``dim`` dimensions, ``u = 0`` on the sphere (STDE paper)."""
+    """``Delta u + u - u^3 = g`` on the unit ball in ``dim`` dimensions, ``u = 0`` on the sphere (STDE paper).
+
+    Reference: exact (closed form, O(N d)).
+    """
 
     name = "inseparable_allen_cahn"
     hard_satisfies = ("bc",)
@@ -140,7 +146,10 @@ class InseparableAllenCahn(_Inseparable):
 
 @dataclass
 class InseparableSineGordon(_Inseparable):
-    """``Delta u + sin(u) = g`` on the unit ball in ``dim`` dimensions, ``u = 0`` on the sphere (STDE paper)."""
+    """``Delta u + sin(u) = g`` on the unit ball in ``dim`` dimensions, ``u = 0`` on the sphere (STDE paper).
+
+    Reference: exact (closed form, O(N d)).
+    """
 
     name = "inseparable_sine_gordon"
     hard_satisfies = ("bc",)
@@ -159,6 +168,8 @@ class InseparableSineGordon(_Inseparable):
 @dataclass
 class BiharmonicBall(AbstractProblem):
     """Clamped-plate biharmonic ``Delta^2 u = f`` on the unit ball in ``dim`` dimensions.
+
+    Reference: exact (closed form).
 
     Exact ``u = sum_{m=1}^{n_waves} a_m sin(w_m . x + b_m)`` with ``w_m = k_m s_m`` (``s_m`` a random
     unit vector, ``k_m`` uniform in ``[1, 2]``), ``a_m ~ N(0, 1)``, ``b_m`` uniform in ``[0, 2 pi)``

@@ -13,11 +13,8 @@ def add_command(subparsers) -> None:
 
 
 def handler(args) -> int:
-    import importlib
-
     from ..store import open_run
-
-    resume = importlib.import_module("pde.training.resume").resume
+    from ..training import resume
 
     if args.steps is not None and args.steps < 0:
         raise ValueError(f"--steps must be >= 0, got {args.steps}")

@@ -5,8 +5,8 @@ from .trainer import Settings, Trainer, TrainingDiverged
 
 
 def resume(path, steps=None, *, quiet=False, device=None):
-    """Continue a stored run; see :func:`pde.training.resume.resume`."""
-    from .resume import resume as _resume
+    """Continue a stored run; see :func:`pde.training.resuming.resume`."""
+    from .resuming import resume as _resume
 
     return _resume(path, steps, quiet=quiet, device=device)
 
