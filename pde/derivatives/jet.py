@@ -401,6 +401,8 @@ def _check_pair(a: Jet, b: Jet):
 def _add(a, b, alpha=1):
     if alpha != 1:
         b = _mul(b, alpha)
+    if not (_is_jet(a) or _is_jet(b)):  # constants (numbers or tensors without a jet)
+        return a + b
     if _is_jet(a) and _is_jet(b):
         _check_pair(a, b)
         n = a.counts
@@ -416,6 +418,8 @@ def _sub(a, b, alpha=1):
 
 
 def _mul(a, b):
+    if not (_is_jet(a) or _is_jet(b)):  # constants, e.g. the -1 of a subtraction
+        return a * b
     if _is_jet(a) and _is_jet(b):
         _check_pair(a, b)
         A, B = a.coeffs, b.coeffs
@@ -694,4 +698,7 @@ def _tanh(x, *a, **k):
     return compose(x, _tanh_taylor(x.primal, x.order), prescaled=True)
 
 
+# constructors "like" a jet give plain constants shaped like its value
+for _n in ("ones_like", "zeros_like", "full_like", "empty_like", "rand_like", "randn_like"):
+    _HANDLERS[_n] = (lambda fn: lambda x, *a, **k: fn(x.primal if _is_jet(x) else x, *a, **k))(getattr(torch, _n))
 _HANDLERS["tanh"] = _tanh

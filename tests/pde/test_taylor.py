@@ -251,3 +251,21 @@ def test_tanh_taylor_coefficients():
         got = _tanh_taylor(x, K)
         for j in range(K + 1):
             assert rel(got[j] * math.factorial(j), want[j]) < 1e-13, (K, j)
+
+
+def test_constants_mixed_with_jets_match_autograd():
+    """``x - 2.0``, ``1 - x**2``, ``0.5 - t`` and ``ones_like`` inside a model (hard-constraint style code)."""
+    from pde.derivatives import Autograd, Taylor
+
+    class WithConstants(torch.nn.Module):
+        def forward(self, p):
+            x, t = p[:, :1], p[:, 1:2]
+            return ((x - 2.0) * torch.tanh(t) + (1 - x**2) * 3.0 - (0.5 - t)
+                    + (t - torch.ones_like(x)) * x * torch.sin(x))
+
+    p = torch.rand(7, 2, dtype=torch.float64)
+    reqs = {("u", ("x", "x")), ("u", ("t",)), ("u", ("x", "t")), ("u", ("x", "x", "x"))}
+    a = Autograd().derivatives(WithConstants(), p, ("x", "t"), ("u",))
+    t = Taylor().derivatives(WithConstants(), p, ("x", "t"), ("u",), requests=reqs)
+    for _, wrt in reqs:
+        torch.testing.assert_close(t("u", *wrt), a("u", *wrt), rtol=1e-12, atol=1e-12)
