@@ -10,7 +10,14 @@ The training loop owns one sampler for the PDE residual's interior points:
    ``needs_model``, ``update_with_model(step, residual_fn)`` where
    ``residual_fn(points) -> (n,)`` evaluates the squared residual at new points;
 4. ``state_dict()`` / ``load_state_dict()`` checkpoint and resume it;
-5. ``snapshot()`` returns ``{"points": (n, d), "residual": (n,)}`` for the run file.
+5. ``snapshot()`` returns ``{"points": (n, d), "residual": (n,)}`` for the run file;
+6. optionally ``residual_weights(points) -> (n,)``: per-point weights (no gradient) that multiply
+   the squared residual in the PDE loss (causal R3's gate); ``update`` still gets the plain one.
+
+``update`` is called first even for samplers that ``needs_model``; ``update_with_model`` then
+receives ``residual_fn(points) -> (m,)``, the squared residual at any ``(m, d)`` points.
+``describe()`` must return constructor keywords only (resume rebuilds the sampler from it), and a
+sampler may hold more than ``n`` points (RAR-D adds points).
 
 Adaptive samplers (R3, RAD, AAS, ...) live in the ``samplers`` package.
 """

@@ -130,21 +130,25 @@ class LossTerms:
             res = self.pde_residual(model, points)
             return _pointwise(res).detach()
 
-    def __call__(self, model, points, cond_points):
-        """Return ``(total_loss, term_losses (K,), per-point squared PDE residual (N,), causal weights or None)``."""
+    def __call__(self, model, points, cond_points, point_weights=None):
+        """Return ``(total_loss, term_losses (K,), per-point squared PDE residual (N,), causal weights or None)``.
+
+        ``point_weights`` ``(N,)`` (optional, no gradient) multiply each point's squared residual in the
+        PDE terms (the gate of causal R3); the returned per-point residual is the plain, unweighted one.
+        """
         res = self.pde_residual(model, points)
         terms, cw = [], None
         pointwise = _pointwise(res)
         for name in self.residual_names:
             r = res[name]
+            r2 = r.square() if r.ndim == 1 else r.square().mean(1)
+            if point_weights is not None:
+                r2 = r2 * point_weights
             if self.causal is not None:
-                r2 = r.square() if r.ndim == 1 else r.square().sum(1)
-                t = points[:, -1]
-                loss_r, cw = self.causal.weighted(r2 / (1 if r.ndim == 1 else r.shape[1]), t,
-                                                  self.domain.t0, self.domain.t1)
+                loss_r, cw = self.causal.weighted(r2, points[:, -1], self.domain.t0, self.domain.t1)
                 terms.append(loss_r)
             else:
-                terms.append(r.square().mean())
+                terms.append(r2.mean())
         for c, (p, nrm) in zip(self.conditions, cond_points):
             d = self.engine.derivatives(model, p, self.names, self.fields, normals=nrm, requests=self._plans[c.name])
             terms.append(c.residual(d).square().mean())

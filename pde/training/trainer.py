@@ -199,8 +199,8 @@ class Trainer:
             self._snapshot()
 
     def _loss(self, points):
-        total, terms, pointwise, cw = self.losses(self.model, points, self.cond_points)
-        return total, terms, pointwise, cw
+        weights = self.sampler.residual_weights(points) if hasattr(self.sampler, "residual_weights") else None
+        return self.losses(self.model, points, self.cond_points, weights)
 
     def _adam(self):
         s = self.settings
@@ -222,10 +222,9 @@ class Trainer:
                 rows.append((self.step, time.perf_counter() - self._t_start, lr))
                 loss_rows.append(torch.cat([total.detach()[None], terms]))
             if self.sampler.wants_update(self.step):
+                self.sampler.update(self.step, pts, pointwise)
                 if self.sampler.needs_model:
                     self.sampler.update_with_model(self.step, self.residual_fn)
-                else:
-                    self.sampler.update(self.step, pts, pointwise)
             if s.resample_every and self.step % s.resample_every == 0:
                 self.cond_points = [self._draw_condition(c) for c in self.conditions]
             if s.snapshot_every and self.step % s.snapshot_every == 0:

@@ -100,3 +100,26 @@ def test_unknown_weight_and_causal_without_time_are_errors():
 def test_causal_training_runs_and_reports_weights():
     run = solve(heat(), MLP(width=8, depth=2), causal={"eps": 1.0, "bins": 8}, **small())
     assert run.status == "finished" and math.isfinite(run.history["loss"][-1])
+
+
+def test_sampler_residual_weights_gate_the_pde_loss_only():
+    """A sampler's ``residual_weights`` multiply the squared residual in the loss, not what ``update`` sees."""
+    from pde import RandomSampler
+
+    seen = {}
+
+    class HalfGate(RandomSampler):
+        def residual_weights(self, points):
+            return (points[:, -1] < 0.5).to(points.dtype)
+
+        def update(self, step, points, residual):
+            seen["points"], seen["residual"] = points, residual
+
+    prob = heat()
+    run = solve(prob, MLP(width=8, depth=2), sampler=HalfGate(n=64, update_every=5), steps=5, device="cpu",
+                quiet=True, log_every=5, history_every=1)
+    pts, r2 = seen["points"], seen["residual"]
+    late = pts[:, -1] >= 0.5
+    assert late.any() and (r2[late] > 0).all()  # update got the ungated residual
+    # the recorded PDE loss of the last step is the gated mean, so it is below the plain mean
+    assert run.history["loss/pde"][-1] < float(r2.mean())

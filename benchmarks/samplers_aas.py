@@ -1,0 +1,114 @@
+"""AAS against uniform collocation on Poisson problems with a sharp localised solution.
+
+2-D (the adaptive-sampling literature's peak problem, as in Tang et al., ICLR 2024, Section 5)::
+
+    -lap u = f  on [-1, 1]^2,  u = exp(-a |x - x0|^2),  a = 1000,  x0 = (0.5, 0.5),  u = exact on the boundary;
+
+d-D (``--dim 10``): the same with ``a = 10`` on ``[-1, 1]^d``, ``x0 = (0.5, ..., 0.5)``, so the peak is
+localised but resolvable. Both samplers get the same network, number of points and Adam steps; AAS adds its
+flow updates (``update_every`` PINN steps between them, ``flow_steps`` flow steps each).
+
+    OMP_NUM_THREADS=1 python benchmarks/samplers_aas.py --dim 2 --steps 10000 --plot aas_points.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+
+import torch
+
+from pde import Box, Dirichlet, solve
+from pde.models import MLP
+from pde.problem import AbstractProblem
+from samplers import AAS, Uniform
+
+
+@dataclass
+class PeakPoisson(AbstractProblem):
+    """``-lap u = f`` on ``[-1, 1]^d``; ``u = exp(-a |x - x0|^2)``, ``x0 = (0.5, ..., 0.5)``; Dirichlet u."""
+
+    name = "peak_poisson"
+    hard_satisfies = ()
+    d: int = 2
+    a: float = 1000.0
+
+    @property
+    def domain(self):
+        return Box([-1.0] * self.d, [1.0] * self.d)
+
+    def exact(self, points):
+        return torch.exp(-self.a * ((points - 0.5) ** 2).sum(1))[:, None]
+
+    def source(self, points):
+        r2 = ((points - 0.5) ** 2).sum(1)
+        return torch.exp(-self.a * r2) * (2 * self.a * self.d - 4 * self.a ** 2 * r2)
+
+    def residual(self, d):
+        return -d.laplacian("u") - self.source(d.points.detach())
+
+    def conditions(self):
+        return [Dirichlet(lambda p: self.exact(p)[:, 0])]
+
+
+def run_one(name, dim, a, steps, n, seed, aas_opts):
+    sampler = Uniform(n=n) if name == "uniform" else AAS(n=n, **aas_opts)
+    t0 = time.perf_counter()
+    run = solve(PeakPoisson(d=dim, a=a), model=MLP(width=64, depth=4, activation="tanh"), sampler=sampler,
+                steps=steps, lbfgs_steps=0, seed=seed, quiet=True, lr=1e-3, lr_schedule="exponential",
+                lr_decay=0.9, decay_steps=1000, n_boundary=400 if dim == 2 else 2000, log_every=1000)
+    wall = time.perf_counter() - t0
+    res = {"dim": dim, "a": a, "sampler": name, "steps": steps, "n": n, "seed": seed,
+           "rel_l2": float(run.metrics["rel_l2"]), "wall_s": round(wall, 1), "status": run.status}
+    return res, sampler
+
+
+def plot(samplers_by_name, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(samplers_by_name), figsize=(5 * len(samplers_by_name), 5), squeeze=False)
+    axes = axes[0]
+    for ax, (name, s) in zip(axes, samplers_by_name.items(), strict=False):
+        p = s.points().cpu()
+        ax.scatter(p[:, 0], p[:, 1], s=2)
+        ax.set_title(f"{name}: final collocation points")
+        ax.set_xlim(-1, 1)
+        ax.set_ylim(-1, 1)
+        ax.set_aspect("equal")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dim", type=int, default=2)
+    ap.add_argument("--a", type=float, default=None, help="peak sharpness (default 1000 in 2-D, 10 otherwise)")
+    ap.add_argument("--steps", type=int, default=10000)
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--samplers", nargs="+", default=["uniform", "aas"])
+    ap.add_argument("--aas", default="{}", help='AAS options as JSON, e.g. \'{"beta": 1e-3}\'')
+    ap.add_argument("--plot", default=None)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    a = args.a if args.a is not None else (1000.0 if args.dim == 2 else 10.0)
+    aas_opts = {"update_every": 500, "flow_steps": 100, "flow_lr": 5e-3 if args.dim == 2 else 1e-3,
+                "beta": 1e-3 if args.dim == 2 else 1e-4, **json.loads(args.aas)}
+    done = {}
+    for name in args.samplers:
+        res, s = run_one(name, args.dim, a, args.steps, args.n, args.seed, aas_opts)
+        if name == "aas":
+            res["aas"] = aas_opts
+        print(json.dumps(res), flush=True)
+        done[name] = s
+    if args.plot and args.dim == 2 and done:
+        plot(done, args.plot)
+    return done
+
+
+if __name__ == "__main__":
+    main()
