@@ -52,6 +52,14 @@ class _FullyConnected(AbstractPINN):
                 "embedding": [e.spec() for e in self.input.embeddings] or None,
                 "normalize": self.input.normalize}
 
+    def _build_trunk(self, names, lower, upper, n_fields) -> int:
+        """Input map, ``depth`` hidden layers and the output layer; returns the input width ``k``."""
+        k = self.input.build(names, lower, upper)
+        sizes = [k] + [self.width] * self.depth
+        self.hidden = nn.ModuleList(_linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        self.out = _linear(self.width, n_fields)
+        return k
+
     @property
     def satisfies(self) -> tuple[str, ...]:
         if not self.built:
@@ -73,10 +81,7 @@ class MLP(_FullyConnected):
     """
 
     def _build(self, names, lower, upper, n_fields):
-        k = self.input.build(names, lower, upper)
-        sizes = [k] + [self.width] * self.depth
-        self.hidden = nn.ModuleList(_linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-        self.out = _linear(self.width, n_fields)
+        self._build_trunk(names, lower, upper, n_fields)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, d) -> (N, n_fields)``."""
@@ -107,12 +112,9 @@ class ModifiedMLP(_FullyConnected):
     min_depth = 2
 
     def _build(self, names, lower, upper, n_fields):
-        k = self.input.build(names, lower, upper)
+        k = self._build_trunk(names, lower, upper, n_fields)
         self.encode_u = _linear(k, self.width)
         self.encode_v = _linear(k, self.width)
-        sizes = [k] + [self.width] * self.depth
-        self.hidden = nn.ModuleList(_linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-        self.out = _linear(self.width, n_fields)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, d) -> (N, n_fields)``."""
