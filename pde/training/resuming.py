@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import torch
-
 from .. import registry
 from ..solve import Run, _make_engine, _train_and_finish, resolve_device, resolve_dtype
 from .trainer import Settings, Trainer
@@ -41,7 +39,7 @@ def resume(path, steps: int | None = None, *, quiet: bool = False, device=None) 
     if steps is not None:
         if steps < state["step"]:
             raise ValueError(f"--steps {steps} is below the {state['step']} steps already done")
-        settings["steps"] = int(steps) - settings.get("lbfgs_steps", 0) if settings.get("lbfgs_steps") else int(steps)
+        settings["steps"] = int(steps) - settings.get("lbfgs_steps", 0)
         if settings["steps"] < 0:
             raise ValueError(f"--steps {steps} is fewer than the configured L-BFGS iterations")
         cfg["settings"] = {**cfg["settings"], "steps": settings["steps"]}
@@ -49,11 +47,7 @@ def resume(path, steps: int | None = None, *, quiet: bool = False, device=None) 
     engine = _make_engine(registry.lookup("engine", eng_desc.pop("name"))(**eng_desc))
     trainer = Trainer(problem, model, sampler, engine, Settings(**settings), device=dev, dtype=dt,
                       seed=int(cfg["seed"]), quiet=quiet)
-    tstate = dict(state)
-    tstate["rng"] = dict(state["rng"])
-    gen = state["rng"]["torch_generator"]
-    tstate["rng"]["torch_generator"] = gen.to(torch.uint8).cpu()
-    trainer.load_training_state(tstate)
+    trainer.load_training_state(state)
     prov = dict(state["provenance"])
     prov["resumed_from_step"] = int(state["step"])
     return _train_and_finish(trainer, cfg, prov, str(path))

@@ -186,15 +186,14 @@ class Trainer:
     # -- phases ------------------------------------------------------------------------------
     def run(self) -> None:
         """Train until done or diverged (then ``status == "diverged"``)."""
-        t_start = time.perf_counter() - self.wall_time
-        self._t_start = t_start
+        self._t_start = time.perf_counter() - self.wall_time
         if self.step < self.settings.steps:
             self._adam()
         if self.status == "running" and self.step < self.total_steps:
             self._lbfgs()
         if self.status == "running":
             self.status = "finished"
-        self.wall_time = time.perf_counter() - t_start
+        self.wall_time = time.perf_counter() - self._t_start
         if not self.snapshots or self.snapshots[-1]["step"] != self.step:
             self._snapshot()
 
@@ -337,12 +336,11 @@ class Trainer:
             self.adam.load_state_dict(opt["state"])
         if state.get("scheduler"):
             self.scheduler.load_state_dict(state["scheduler"])
-        self.generator.set_state(state["rng"]["torch_generator"].cpu() if self.device.type == "cpu"
-                                 else state["rng"]["torch_generator"])
+        # generator states are CPU byte tensors for CPU and CUDA generators alike
+        self.generator.set_state(state["rng"]["torch_generator"].to("cpu", torch.uint8))
         self.step = int(state["step"])
         self.history = {k: [float(x) for x in np.asarray(v)] for k, v in state["history"].items()}
-        for k in ("step",):
-            self.history[k] = [int(x) for x in self.history[k]]
+        self.history["step"] = [int(x) for x in self.history["step"]]
         self.snapshots = list(state.get("snapshots", []))
         self.wall_time = float(state.get("wall_time", 0.0))
         self.status = "running"
