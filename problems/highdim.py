@@ -45,12 +45,14 @@ def _ball_transform(points, raw):
     return (1 - (points * points).sum(dim=1, keepdim=True)) * raw
 
 
+@dataclass
 class _Inseparable(AbstractProblem):
-    """Shared part: domain, exact solution, Laplacian of the exact solution, conditions."""
+    """Shared part: parameters, domain, exact solution, Laplacian of the exact solution, conditions."""
 
-    dim: int
-    body: int
-    seed: int
+    hard_satisfies = ("bc",)
+    dim: int = 100
+    body: int = 2
+    seed: int = 0
 
     def __post_init__(self):
         if int(self.dim) != self.dim or self.dim < 3:
@@ -67,10 +69,8 @@ class _Inseparable(AbstractProblem):
     def conditions(self):
         return [Dirichlet(0.0)]
 
-    def output_transform(self, points=None, raw=None):
-        """``(1 - |x|^2) raw`` (satisfies "bc"); with no arguments returns ``(transform, ("bc",))``."""
-        if points is None:
-            return _ball_transform, ("bc",)
+    def output_transform(self, points, raw):
+        """``(1 - |x|^2) raw``: satisfies "bc"."""
         return _ball_transform(points, raw)
 
     def _psi(self, x):
@@ -110,10 +110,6 @@ class InseparablePoisson(_Inseparable):
     """
 
     name = "inseparable_poisson"
-    hard_satisfies = ("bc",)
-    dim: int = 100
-    body: int = 2
-    seed: int = 0
 
     def source(self, points):
         return -self.exact_laplacian(points)
@@ -130,10 +126,6 @@ class InseparableAllenCahn(_Inseparable):
     """
 
     name = "inseparable_allen_cahn"
-    hard_satisfies = ("bc",)
-    dim: int = 100
-    body: int = 2
-    seed: int = 0
 
     def source(self, points):
         u = self.exact(points)[:, 0]
@@ -152,10 +144,6 @@ class InseparableSineGordon(_Inseparable):
     """
 
     name = "inseparable_sine_gordon"
-    hard_satisfies = ("bc",)
-    dim: int = 100
-    body: int = 2
-    seed: int = 0
 
     def source(self, points):
         u = self.exact(points)[:, 0]

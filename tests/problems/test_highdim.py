@@ -61,8 +61,7 @@ def test_validation_and_transform():
     with pytest.raises(ValueError, match="body"):
         InseparableAllenCahn(dim=5, body=4)
     p = InseparableSineGordon(dim=5)
-    fn, sat = p.output_transform()
     x = torch.randn(3, 5, dtype=DT)
     x = x / x.norm(dim=1, keepdim=True)
-    assert fn(x, torch.ones(3, 1, dtype=DT)).abs().max() < 1e-12 and sat == ("bc",)
+    assert p.output_transform(x, torch.ones(3, 1, dtype=DT)).abs().max() < 1e-12 and p.hard_satisfies == ("bc",)
     assert p.reference().values.shape == (p.eval_random_points, 1)
