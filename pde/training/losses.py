@@ -137,11 +137,12 @@ class LossTerms:
         PDE terms (the gate of causal R3); the returned per-point residual is the plain, unweighted one.
         """
         res = self.pde_residual(model, points)
-        terms, cw = [], None
-        pointwise = _pointwise(res)
+        terms, cw, pointwise = [], None, None
         for name in self.residual_names:
             r = res[name]
-            r2 = r.square() if r.ndim == 1 else r.square().mean(1)
+            sq = _squared(r)
+            pointwise = sq if pointwise is None else pointwise + sq
+            r2 = sq if r.ndim == 1 else sq / r.shape[1]
             if point_weights is not None:
                 r2 = r2 * point_weights
             if self.causal is not None:
@@ -159,9 +160,13 @@ class LossTerms:
         return (w * stacked).sum(), stacked.detach(), pointwise.detach(), cw
 
 
+def _squared(r: torch.Tensor) -> torch.Tensor:
+    """Per-point squared residual ``(N,)``, summed over components."""
+    return r.square() if r.ndim == 1 else r.square().sum(1)
+
+
 def _pointwise(res: dict[str, torch.Tensor]) -> torch.Tensor:
     out = None
     for r in res.values():
-        r2 = r.square() if r.ndim == 1 else r.square().sum(1)
-        out = r2 if out is None else out + r2
+        out = _squared(r) if out is None else out + _squared(r)
     return out
