@@ -1,7 +1,7 @@
 """DeepXDE 1.15 (PyTorch backend) on its canonical Burgers example; prints one JSON line.
 
 Run by benchmarks/burgers_vs_deepxde.py in a child process (DeepXDE picks its backend at import).
-Usage: python benchmarks/_deepxde_burgers.py ADAM_STEPS
+Usage: python benchmarks/_deepxde_burgers.py ADAM_STEPS [LBFGS_MAX_ITERATIONS]
 """
 
 import json
@@ -19,7 +19,7 @@ from pde.metrics import rel_l2  # noqa: E402
 from problems import Burgers  # noqa: E402
 
 
-def main(adam_steps: int = 15000):
+def main(adam_steps: int = 15000, lbfgs_steps: int = 15000):
     torch.manual_seed(0)
     np.random.seed(0)
     dde.config.set_random_seed(0)
@@ -43,6 +43,7 @@ def main(adam_steps: int = 15000):
     model.train(iterations=adam_steps, display_every=5000)
     t_adam = time.perf_counter() - t0
     err_adam = rel_l2(model.predict(ref.points), ref.values)
+    dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
     model.compile("L-BFGS")
     t1 = time.perf_counter()
     model.train(display_every=5000)
@@ -54,4 +55,4 @@ def main(adam_steps: int = 15000):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 15000)
+    main(*(int(a) for a in sys.argv[1:3]))

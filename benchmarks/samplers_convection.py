@@ -8,7 +8,7 @@ Causal R3 also gates the residual loss by the causal gate (the paper's L_r = mea
 multiplies each point's squared residual by ``sampler.residual_weights(points)``.
 
     OMP_NUM_THREADS=1 python benchmarks/samplers_convection.py --beta 50 --steps 15000 \
-        --samplers uniform r3 causal_r3 rad
+        --samplers uniform r3 causal_r3 rad [--compile]
 """
 
 from __future__ import annotations
@@ -37,17 +37,20 @@ def make_sampler(name: str, n: int, update_every_rad: int):
     raise ValueError(name)
 
 
-def run_one(beta: float, name: str, steps: int, n: int, seed: int, update_every_rad: int):
+def run_one(beta: float, name: str, steps: int, n: int, seed: int, update_every_rad: int, compile_step: bool = False,
+            quiet: bool = True):
     sampler = make_sampler(name, n, update_every_rad)
     problem = Convection(beta=beta)
     t0 = time.perf_counter()
     run = solve(problem, model=MLP(width=50, depth=4, activation="tanh"), sampler=sampler, steps=steps,
-                lbfgs_steps=0, hard=False, seed=seed, quiet=True, lr=1e-3, lr_schedule="exponential",
+                lbfgs_steps=0, hard=False, seed=seed, quiet=quiet, lr=1e-3, lr_schedule="exponential",
                 lr_decay=0.9, decay_steps=5000, n_initial=512, n_boundary=256,
-                weights={"ic": 100.0, "periodic_x": 100.0}, log_every=1000)
+                weights={"ic": 100.0, "periodic_x": 100.0}, log_every=1000, compile=compile_step,
+                engine="taylor" if compile_step else "autograd")
     wall = time.perf_counter() - t0
     out = {"beta": beta, "sampler": name, "steps": steps, "n": n, "seed": seed, "rel_l2": float(run.metrics["rel_l2"]),
-           "wall_s": round(wall, 1), "ms_per_step": round(1000 * wall / steps, 2), "status": run.status}
+           "wall_s": round(wall, 1), "ms_per_step": round(1000 * wall / steps, 2), "status": run.status,
+           "compile": compile_step}
     if name == "causal_r3":
         out["gate_shift_final"] = round(sampler.beta, 4)
     return out
@@ -61,12 +64,15 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rad-every", type=int, default=1000)
+    ap.add_argument("--compile", action="store_true", help="compiled training step (Taylor engine)")
+    ap.add_argument("--progress", action="store_true", help="show the training progress lines")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     results = []
     for beta in args.beta:
         for name in args.samplers:
-            r = run_one(beta, name, args.steps, args.n, args.seed, args.rad_every)
+            r = run_one(beta, name, args.steps, args.n, args.seed, args.rad_every, args.compile,
+                        not args.progress)
             print(json.dumps(r), flush=True)
             results.append(r)
     return results

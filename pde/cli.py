@@ -17,6 +17,7 @@ import importlib
 import sys
 
 from . import registry
+from .training.trainer import COMPILE_MODES
 
 COMMAND_MODULES = ("show", "validate", "plot", "export", "resume")
 
@@ -135,7 +136,11 @@ def cmd_solve(args) -> int:
     if args.sampler or samp_kw:
         n = sets.pop("n_interior", None) or problem.default_settings().get("n_interior", 2000)
         sampler = _construct("sampler", registry.lookup("sampler", args.sampler or "uniform"), {"n": n, **samp_kw})
+    if args.compile is not None:
+        sets["compile"] = args.compile
     engine = args.derivatives
+    if engine is None and (eng_kw or args.directions is not None):
+        engine = "taylor" if sets.get("compile") else "autograd"
     if args.directions is not None:
         eng_kw["n_directions"] = args.directions
     if eng_kw:
@@ -168,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lbfgs-steps", type=int, help="L-BFGS iterations after Adam")
     s.add_argument("--model", help="model name (see `pde list`)")
     s.add_argument("--sampler", help="collocation sampler name (see `pde list`)")
-    s.add_argument("--derivatives", default="autograd", help="derivative engine: autograd, taylor, stde (`pde list`)")
+    s.add_argument("--derivatives", help="derivative engine: autograd, taylor, stde (`pde list`); default autograd, "
+                   "taylor with --compile")
     s.add_argument("--directions", type=int, help="random directions per point for stochastic engines")
     s.add_argument("--hard", choices=("on", "off"), help="hard-constraint output transform (default: problem's)")
     s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
@@ -176,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", help="run file (default runs/PROBLEM-TIME.h5)")
     s.add_argument("--quiet", action="store_true", help="no progress output")
+    s.add_argument("--compile", nargs="?", const="default", choices=COMPILE_MODES, metavar="MODE",
+                   help="torch.compile the training step (MODE: " + ", ".join(COMPILE_MODES) + "; default: default)")
+    s.add_argument("--no-compile", dest="compile", action="store_const", const=False,
+                   help="plain eager mode (the default)")
     s.set_defaults(func=cmd_solve)
     for name in COMMAND_MODULES:
         try:

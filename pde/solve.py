@@ -166,7 +166,7 @@ def _settings(problem: AbstractProblem, overrides: dict) -> tuple[Settings, int]
     return Settings(**merged), n_interior
 
 
-def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, engine="autograd",
+def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, engine=None,
           steps: int | None = None, lbfgs_steps: int | None = None, device=None, dtype="float32", seed: int = 0,
           out: str | Path | None = None, quiet: bool = False, hard: bool | None = None, **settings) -> Run:
     """Train a PINN for ``problem`` and validate it against the problem's reference.
@@ -174,12 +174,14 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
     problem: an :class:`~pde.problem.AbstractProblem`, its class, or a registered name.
     model: a model (built or not), a registered name, or None for the problem's default.
     sampler: interior collocation sampler (default: uniform points, fixed); a name is looked up.
-    engine: derivative engine or its name (``autograd``; others when installed).
+    engine: derivative engine or its name (``autograd``, ``taylor``, ``stde``); default ``autograd``,
+    or ``taylor`` when ``compile`` is on (nested reverse mode does not compile).
     steps / lbfgs_steps: Adam steps and L-BFGS iterations (defaults from the problem).
     device: ``"cpu"``, ``"cuda"`` or None (CUDA when available). dtype: float32 (default) or float64.
     seed: seeds model initialisation and every point draw. out: HDF5 run file (checkpointed).
     hard: wrap the model in the problem's hard-constraint output transform (default: the problem's choice).
-    settings: further :class:`~pde.training.Settings` fields, and ``n_interior``.
+    settings: further :class:`~pde.training.Settings` fields (``compile=True`` for the
+    ``torch.compile`` training step), and ``n_interior``.
     """
     problem = _make_problem(problem)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
@@ -191,7 +193,7 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
     if isinstance(sampler, str):
         sampler = registry.lookup("sampler", sampler)(n=n_interior)
     sampler = sampler if sampler is not None else RandomSampler(n=n_interior)
-    eng = _make_engine(engine)
+    eng = _make_engine(engine if engine is not None else ("taylor" if cfg.compile else "autograd"))
     config = {"problem": {"name": problem.name, "params": problem.params(),
                           "class": f"{type(problem).__module__}:{type(problem).__qualname__}"},
               "model": net.architecture() if hasattr(net, "architecture") else {"type": type(net).__name__},

@@ -58,6 +58,7 @@ class Autograd(AbstractDerivativeEngine):
     """
 
     name = "autograd"
+    compilable = False  # torch.compile's AOTAutograd does not support double backward
 
     def derivatives(self, model, points, names, fields, *, normals=None, requests=None, create_graph=True):
         pts = points.detach().requires_grad_(True)

@@ -153,6 +153,9 @@ class AbstractDerivativeEngine(ABC):
     """
 
     name: str = "abstract"
+    #: whether ``torch.compile`` can differentiate a loss built on this engine with respect to the
+    #: parameters (nested reverse mode cannot: AOTAutograd has no double backward)
+    compilable: bool = True
 
     @abstractmethod
     def derivatives(self, model: torch.nn.Module, points: torch.Tensor, names: Sequence[str],

@@ -25,6 +25,8 @@ from .progress import Progress
 __all__ = ["Settings", "Trainer", "TrainingDiverged"]
 
 LR_SCHEDULES = ("constant", "exponential", "cosine")
+#: ``compile`` values: off, or a ``torch.compile`` mode ("reduce-overhead" adds CUDA graphs on CUDA)
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 class TrainingDiverged(RuntimeError):
@@ -42,9 +44,13 @@ class Settings:
     ``n`` wins). resample_every: redraw condition points every K steps (0: fixed).
     weights: loss-term name -> weight. causal: :class:`CausalWeighting` or dict, or None.
     log_every: steps between progress lines, NaN checks and host reads.
-    history_every: steps between history rows. checkpoint_every: steps between
-    run-file checkpoints (needs an output file). snapshot_every: steps between sampler
-    snapshots stored in the run file (0: only at the end).
+    history_every: steps between history rows (a row is also kept at every log step).
+    checkpoint_every: steps between run-file checkpoints (needs an output file).
+    snapshot_every: steps between sampler snapshots stored in the run file (0: only at the end).
+    compile: ``False`` (eager), ``True`` (``torch.compile`` mode ``"default"``) or a mode from
+    :data:`COMPILE_MODES`: the loss (residual, conditions, weighting) is compiled together with its
+    backward pass and Adam becomes the fused implementation. Needs a compilable derivative engine
+    (``taylor``, ``stde``). ``"reduce-overhead"`` also captures CUDA graphs on CUDA.
     """
 
     steps: int = 5000
@@ -63,8 +69,15 @@ class Settings:
     checkpoint_every: int = 1000
     snapshot_every: int = 0
     lbfgs_history: int = 50
+    compile: bool | str = False
 
     def __post_init__(self):
+        if self.compile in (True, "on", "true"):
+            self.compile = "default"
+        elif self.compile in (False, None, "off", "false", "none"):
+            self.compile = False
+        elif self.compile not in COMPILE_MODES:
+            raise ValueError(f"compile must be on/off or one of {', '.join(COMPILE_MODES)}, got {self.compile!r}")
         for name in ("steps", "lbfgs_steps", "resample_every", "snapshot_every"):
             v = getattr(self, name)
             if int(v) != v or v < 0:
@@ -118,12 +131,20 @@ class Trainer:
         self.on_checkpoint = on_checkpoint
         satisfied = set(getattr(model, "satisfies", ()))
         self.conditions = [c for c in problem.conditions() if c.name not in satisfied]
+        if settings.compile and not getattr(engine, "compilable", True):
+            raise ValueError(f"compile={settings.compile!r} needs a derivative engine that torch.compile can "
+                             f"differentiate; {engine.name!r} uses nested reverse mode (no double backward in "
+                             "compiled graphs): use the 'taylor' engine (exact, same derivatives) or compile=False")
         self.losses = LossTerms(problem, engine, self.conditions, settings.weights, settings.causal)
+        self._loss_impl = self._eager_loss
+        if settings.compile:
+            self._loss_impl = torch.compile(self._eager_loss, mode=settings.compile)
         self.generator = torch.Generator(self.device).manual_seed(seed)
         sampler.setup(problem.domain, generator=self.generator, device=self.device, dtype=dtype)
         self.cond_points = [self._draw_condition(c) for c in self.conditions]
         self.params = [p for p in model.parameters() if p.requires_grad]
-        self.adam = torch.optim.Adam(self.params, lr=settings.lr)
+        fused = bool(settings.compile) and all(p.is_floating_point() for p in self.params)
+        self.adam = torch.optim.Adam(self.params, lr=settings.lr, **({"fused": True} if fused else {}))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.adam, _lr_lambda(settings))
         self.lbfgs = None
         self.step = 0
@@ -197,9 +218,18 @@ class Trainer:
         if not self.snapshots or self.snapshots[-1]["step"] != self.step:
             self._snapshot()
 
+    def _eager_loss(self, points, cond_points, weights):
+        return self.losses(self.model, points, cond_points, weights)
+
     def _loss(self, points):
+        """``(total, terms, per-point squared residual, causal weights)`` (compiled when asked)."""
         weights = self.sampler.residual_weights(points) if hasattr(self.sampler, "residual_weights") else None
-        return self.losses(self.model, points, self.cond_points, weights)
+        out = self._loss_impl(points, self.cond_points, weights)
+        if self.settings.compile == "reduce-overhead":
+            # CUDA-graph outputs live in buffers that the next replay overwrites: keep copies of what outlives a step
+            total, terms, pointwise, cw = out
+            out = (total, terms.clone(), pointwise.clone(), None if cw is None else cw.clone())
+        return out
 
     def _adam(self):
         s = self.settings
@@ -217,7 +247,7 @@ class Trainer:
             self.scheduler.step()
             self.step += 1
             last_cw = cw if cw is not None else last_cw
-            if self.step % s.history_every == 0 or self.step == s.steps:
+            if self.step % s.history_every == 0 or self.step % s.log_every == 0 or self.step == s.steps:
                 rows.append((self.step, time.perf_counter() - self._t_start, lr))
                 loss_rows.append(torch.cat([total.detach()[None], terms]))
             if self.sampler.wants_update(self.step):

@@ -17,7 +17,7 @@ def _load(name):
 
 @pytest.mark.parametrize("name, kwargs", [
     ("burgers", {"steps": 10, "lbfgs_steps": 5, "quiet": True}),
-    ("allen_cahn_causal", {"steps": 10, "quiet": True}),
+    ("allen_cahn_causal", {"steps": 10, "lbfgs_steps": 5, "quiet": True}),
     ("sampler_r3_convection", {"steps": 10}),
     ("sampler_aas_peak", {"steps": 10}),
 ])

@@ -1,9 +1,11 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from pde import Dirichlet, Initial, Interval, SpaceTime, TimeInterval, define
+from pde.cli import main
 from pde.models import MLP
 from pde.solve import solve
 from pde.training import CausalWeighting, Settings
@@ -123,3 +125,60 @@ def test_sampler_residual_weights_gate_the_pde_loss_only():
     assert late.any() and (r2[late] > 0).all()  # update got the ungated residual
     # the recorded PDE loss of the last step is the gated mean, so it is below the plain mean
     assert run.history["loss/pde"][-1] < float(r2.mean())
+
+
+# -- the compiled path (compile=...) against eager mode ------------------------------------------
+def test_compile_setting_values():
+    assert Settings(compile=True).compile == "default"
+    assert Settings(compile="on").compile == "default"
+    assert Settings(compile="off").compile is False
+    assert Settings(compile="reduce-overhead").compile == "reduce-overhead"
+    with pytest.raises(ValueError, match="compile must be on/off or one of"):
+        Settings(compile="fastest")
+
+
+def test_compile_with_nested_autograd_is_a_clear_error():
+    with pytest.raises(ValueError, match="'autograd' uses nested reverse mode.*'taylor'"):
+        solve(heat(), MLP(width=8, depth=2), engine="autograd", compile=True, **small())
+
+
+def test_compiled_training_matches_eager_to_float32_rounding():
+    """Same seed, same points: compiled loss + backward + fused Adam follow the eager Taylor run.
+
+    Also covers causal weighting (its slices and weights are inside the compiled graph) and the
+    engine default: ``compile=True`` without an engine picks the Taylor engine.
+    """
+    kw = small(steps=40, log_every=10, causal={"eps": 1.0, "bins": 4})
+    eager = solve(heat(), MLP(width=16, depth=2), engine="taylor", seed=1, **kw)
+    compiled = solve(heat(), MLP(width=16, depth=2), seed=1, compile=True, **kw)
+    assert compiled.config["engine"]["name"] == "taylor"
+    assert compiled.config["settings"]["compile"] == "default"
+    np.testing.assert_allclose(compiled.history["loss"], eager.history["loss"], rtol=1e-4)
+    for (k, a), b in zip(eager.model.state_dict().items(), compiled.model.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=k)
+    assert abs(compiled.metrics["rel_l2"] - eager.metrics["rel_l2"]) < 1e-4 * eager.metrics["rel_l2"] + 1e-6
+
+
+def test_cli_compile_switch(tmp_path, capsys):
+    out = tmp_path / "run.h5"
+    assert main(["solve", "heat", "--steps", "3", "--lbfgs-steps", "0", "--set", "n_interior=32",
+                 "--set", "d=1", "--device", "cpu", "--compile", "--quiet", "--out", str(out)]) == 0
+    from pde.store import read_run
+
+    cfg = read_run(out)["config"]
+    assert cfg["settings"]["compile"] == "default" and cfg["engine"]["name"] == "taylor"
+    assert main(["solve", "heat", "--steps", "2", "--lbfgs-steps", "0", "--set", "d=1", "--device", "cpu",
+                 "--no-compile", "--quiet", "--out", str(tmp_path / "b.h5")]) == 0
+    with pytest.raises(SystemExit) as bad:
+        main(["solve", "heat", "--compile", "fastest"])
+    assert bad.value.code == 2 and "invalid choice: 'fastest'" in capsys.readouterr().err
+
+
+def test_compiled_stde_draws_the_same_directions_as_eager():
+    """The stochastic engine compiles too: same seed, same random directions, same losses."""
+    from problems import InseparablePoisson
+
+    kw = dict(engine="stde", steps=6, lbfgs_steps=0, device="cpu", quiet=True, log_every=2, n_interior=16, seed=2)
+    eager = solve(InseparablePoisson(dim=6), **kw)
+    compiled = solve(InseparablePoisson(dim=6), compile=True, **kw)
+    np.testing.assert_allclose(compiled.history["loss"], eager.history["loss"], rtol=1e-4)

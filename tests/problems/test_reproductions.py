@@ -35,5 +35,5 @@ def test_elliptic_defaults_reach_1e_3(name):
 
 @pytest.mark.slow
 def test_allen_cahn_causal_reaches_1e_2():
-    run = _solve("allen_cahn", steps=20000)
+    run = _solve("allen_cahn")
     assert run.metrics["rel_l2"] <= 1e-2, run.metrics
