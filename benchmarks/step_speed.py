@@ -5,8 +5,8 @@ Setup (DeepXDE's canonical Burgers example, mirrored by pdekit): nu = 0.01/pi, 3
 weight 1, 15000 Adam steps at lr 1e-3 (constant), then L-BFGS (strong Wolfe, history 100, at
 most 15000 iterations). DeepXDE runs in a child process; pdekit runs in eager mode (nested
 autograd) and compiled (``compile=True``: torch.compile of loss + backward with the Taylor
-engine, fused Adam). ``defaults-compiled`` is pdekit's own Burgers setup (``pde solve burgers
---compile``: hard constraints, 4x32 net, 4000 points, 3000 Adam + 4000 L-BFGS), for the time to
+engine, fused Adam). ``defaults`` / ``defaults-compiled`` are pdekit's own Burgers setup (``pde solve burgers
+[--compile]``: hard constraints, 4x32 net, 4000 points, 3000 Adam + 4000 L-BFGS), for the time to
 DeepXDE's final error. pdekit's error is evaluated every ``--every`` steps (not counted in the
 times) to find when it first reaches DeepXDE's final error.
 
@@ -33,7 +33,8 @@ VARIANTS = {"eager": {"compile": False, "engine": "autograd", "setup": "canonica
             "eager-taylor": {"compile": False, "engine": "taylor", "setup": "canonical"},
             "compiled": {"compile": "default", "engine": "taylor", "setup": "canonical"},
             "compiled-graphs": {"compile": "reduce-overhead", "engine": "taylor", "setup": "canonical"},
-            # pdekit's own Burgers defaults (`pde solve burgers --compile`): hard constraints, 4x32, 4000 points
+            # pdekit's own Burgers defaults (`pde solve burgers [--compile]`): hard constraints, 4x32, 4000 points
+            "defaults": {"compile": False, "engine": "autograd", "setup": "defaults"},
             "defaults-compiled": {"compile": "default", "engine": "taylor", "setup": "defaults"}}
 
 

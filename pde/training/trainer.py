@@ -136,9 +136,8 @@ class Trainer:
                              f"differentiate; {engine.name!r} uses nested reverse mode (no double backward in "
                              "compiled graphs): use the 'taylor' engine (exact, same derivatives) or compile=False")
         self.losses = LossTerms(problem, engine, self.conditions, settings.weights, settings.causal)
-        self._loss_impl = self._eager_loss
-        if settings.compile:
-            self._loss_impl = torch.compile(self._eager_loss, mode=settings.compile)
+        self.compile_error = None  # set when torch.compile failed and the loop fell back to eager mode
+        self._compiled_loss = torch.compile(self._eager_loss, mode=settings.compile) if settings.compile else None
         self.generator = torch.Generator(self.device).manual_seed(seed)
         sampler.setup(problem.domain, generator=self.generator, device=self.device, dtype=dtype)
         self.cond_points = [self._draw_condition(c) for c in self.conditions]
@@ -224,7 +223,16 @@ class Trainer:
     def _loss(self, points):
         """``(total, terms, per-point squared residual, causal weights)`` (compiled when asked)."""
         weights = self.sampler.residual_weights(points) if hasattr(self.sampler, "residual_weights") else None
-        out = self._loss_impl(points, self.cond_points, weights)
+        if self._compiled_loss is None:
+            return self._eager_loss(points, self.cond_points, weights)
+        try:
+            out = self._compiled_loss(points, self.cond_points, weights)
+        except Exception as e:  # no C compiler, unsupported op, ...: carry on in eager mode, same numbers
+            self._compiled_loss = None
+            self.compile_error = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+            self.message = f"torch.compile failed ({self.compile_error}); continued in eager mode"
+            self.progress.message(self.message)
+            return self._eager_loss(points, self.cond_points, weights)
         if self.settings.compile == "reduce-overhead":
             # CUDA-graph outputs live in buffers that the next replay overwrites: keep copies of what outlives a step
             total, terms, pointwise, cw = out

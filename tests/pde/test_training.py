@@ -182,3 +182,20 @@ def test_compiled_stde_draws_the_same_directions_as_eager():
     eager = solve(InseparablePoisson(dim=6), **kw)
     compiled = solve(InseparablePoisson(dim=6), compile=True, **kw)
     np.testing.assert_allclose(compiled.history["loss"], eager.history["loss"], rtol=1e-4)
+
+
+def test_failed_compilation_falls_back_to_eager(monkeypatch):
+    """A compiler failure (no C compiler, unsupported op) costs nothing: the run goes on in eager mode."""
+    import pde.training.trainer as trainer_module
+
+    def broken_compile(fn, **kw):
+        def compiled(*a, **k):
+            raise RuntimeError("InductorError: no working C++ compiler found")
+        return compiled
+
+    monkeypatch.setattr(trainer_module.torch, "compile", broken_compile)
+    kw = small(steps=20, log_every=10)
+    run = solve(heat(), MLP(width=8, depth=2), compile=True, seed=5, **kw)
+    eager = solve(heat(), MLP(width=8, depth=2), engine="taylor", seed=5, **kw)
+    assert run.status == "finished" and "continued in eager mode" in run.message and "C++ compiler" in run.message
+    np.testing.assert_allclose(run.history["loss"], eager.history["loss"], rtol=1e-5)  # fused vs foreach Adam
