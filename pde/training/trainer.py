@@ -136,14 +136,12 @@ class Trainer:
                              f"differentiate; {engine.name!r} uses nested reverse mode (no double backward in "
                              "compiled graphs): use the 'taylor' engine (exact, same derivatives) or compile=False")
         self.losses = LossTerms(problem, engine, self.conditions, settings.weights, settings.causal)
-        self.compile_error = None  # set when torch.compile failed and the loop fell back to eager mode
         self._compiled_loss = torch.compile(self._eager_loss, mode=settings.compile) if settings.compile else None
         self.generator = torch.Generator(self.device).manual_seed(seed)
         sampler.setup(problem.domain, generator=self.generator, device=self.device, dtype=dtype)
         self.cond_points = [self._draw_condition(c) for c in self.conditions]
         self.params = [p for p in model.parameters() if p.requires_grad]
-        fused = bool(settings.compile) and all(p.is_floating_point() for p in self.params)
-        self.adam = torch.optim.Adam(self.params, lr=settings.lr, **({"fused": True} if fused else {}))
+        self.adam = torch.optim.Adam(self.params, lr=settings.lr, **({"fused": True} if settings.compile else {}))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.adam, _lr_lambda(settings))
         self.lbfgs = None
         self.step = 0
@@ -229,8 +227,8 @@ class Trainer:
             out = self._compiled_loss(points, self.cond_points, weights)
         except Exception as e:  # no C compiler, unsupported op, ...: carry on in eager mode, same numbers
             self._compiled_loss = None
-            self.compile_error = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-            self.message = f"torch.compile failed ({self.compile_error}); continued in eager mode"
+            first_line = (str(e).strip().splitlines() or [""])[0]
+            self.message = f"torch.compile failed ({type(e).__name__}: {first_line}); continued in eager mode"
             self.progress.message(self.message)
             return self._eager_loss(points, self.cond_points, weights)
         if self.settings.compile == "reduce-overhead":
