@@ -1,7 +1,7 @@
 """Neural Spectral Methods on periodic Poisson: train without data, then compare inference time with the
 5-point finite-difference solver at the same accuracy (smallest grid whose error is <= the NSM error).
 
-    OMP_NUM_THREADS=1 python benchmarks/operators_nsm_poisson.py --steps 1000 --modes 16
+    python benchmarks/operators_nsm_poisson.py --steps 5000 --modes 16 --quiet
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from operators.nsm import fd_solver_at_accuracy, train_nsm_poisson
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser()
-    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--steps", type=int, default=5000)
     p.add_argument("--modes", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-2)
     p.add_argument("--device", default="cpu")

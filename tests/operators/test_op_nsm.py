@@ -21,5 +21,5 @@ def test_short_residual_training_lowers_error():
 
 @pytest.mark.slow
 def test_nsm_poisson_reaches_target_accuracy():
-    res = train_nsm_poisson(n_modes=16, steps=1000, batch=32, lr=2e-2, quiet=True)
+    res = train_nsm_poisson(n_modes=16, steps=5000, batch=32, lr=2e-2, quiet=True)
     assert res["test_rel_l2"] <= 1e-3, res["test_rel_l2"]
