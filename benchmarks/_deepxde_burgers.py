@@ -1,6 +1,6 @@
 """DeepXDE 1.15 (PyTorch backend) on its canonical Burgers example; prints one JSON line.
 
-Run by benchmarks/burgers_vs_deepxde.py in a child process (DeepXDE picks its backend at import).
+Run by benchmarks/step_speed.py (and burgers_vs_deepxde.py) in a child process (DeepXDE picks its backend at import).
 Usage: python benchmarks/_deepxde_burgers.py ADAM_STEPS [LBFGS_MAX_ITERATIONS]
 """
 

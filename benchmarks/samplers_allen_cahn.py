@@ -30,7 +30,7 @@ def run_one(name: str, steps: int | None, lbfgs_steps: int | None, compile_step:
     sampler = SAMPLERS[name](n=n)
     t0 = time.perf_counter()
     run = solve(problem, sampler=sampler, steps=steps, lbfgs_steps=lbfgs_steps, seed=seed, quiet=True,
-                compile=compile_step, engine="taylor" if compile_step else "autograd")
+                compile=compile_step)
     wall = time.perf_counter() - t0
     return {"sampler": name, "rel_l2": float(run.metrics["rel_l2"]), "wall_s": round(wall, 1),
             "steps": run.config["settings"]["steps"], "lbfgs_steps": run.config["settings"]["lbfgs_steps"],

@@ -45,8 +45,7 @@ def run_one(beta: float, name: str, steps: int, n: int, seed: int, update_every_
     run = solve(problem, model=MLP(width=50, depth=4, activation="tanh"), sampler=sampler, steps=steps,
                 lbfgs_steps=0, hard=False, seed=seed, quiet=quiet, lr=1e-3, lr_schedule="exponential",
                 lr_decay=0.9, decay_steps=5000, n_initial=512, n_boundary=256,
-                weights={"ic": 100.0, "periodic_x": 100.0}, log_every=1000, compile=compile_step,
-                engine="taylor" if compile_step else "autograd")
+                weights={"ic": 100.0, "periodic_x": 100.0}, log_every=1000, compile=compile_step)
     wall = time.perf_counter() - t0
     out = {"beta": beta, "sampler": name, "steps": steps, "n": n, "seed": seed, "rel_l2": float(run.metrics["rel_l2"]),
            "wall_s": round(wall, 1), "ms_per_step": round(1000 * wall / steps, 2), "status": run.status,

@@ -110,7 +110,7 @@ def run_pdekit(variant: str, adam_steps: int, lbfgs_steps: int, device: str, tar
             "step_at_target": state["hit"][0] if state["hit"] else None}
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu", help="cpu or cuda (both libraries run there)")
     ap.add_argument("--adam-steps", type=int, default=15000)
@@ -120,7 +120,7 @@ def main():
     ap.add_argument("--variants", default="eager,compiled,defaults-compiled",
                     help=f"pdekit variants: {', '.join(VARIANTS)}")
     ap.add_argument("--skip-deepxde", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     bad = [v for v in variants if v not in VARIANTS]
