@@ -1,24 +1,49 @@
 """High-dimensional problems with exact solutions (dimension ``dim`` is a parameter).
 
-The inseparable problems of the STDE paper (Shi et al., NeurIPS 2024, after Hu et al.'s
-SDGD paper) on the unit ball ``B^d`` with ``u = 0`` on the sphere and exact solutions
+The inseparable problems of the STDE paper (Shi, Hu, Lin, Kawaguchi, NeurIPS 2024, Appendix I.1;
+taken from Hu et al.'s SDGD paper) on the unit ball ``B^d``, ``u = 0`` on the sphere, with
+exact solutions
 
 * two-body (``body=2``): ``u = (1 - |x|^2) sum_{i=1}^{d-1} c_i sin(x_i + cos(x_{i+1}) + x_{i+1} cos(x_i))``
 * three-body (``body=3``): ``u = (1 - |x|^2) sum_{i=1}^{d-2} c_i exp(x_i x_{i+1} x_{i+2})``
 
-with ``c_i ~ N(0, 1)`` drawn from ``seed``. The source ``g`` is the exact operator applied to
-``u`` (closed form, O(N d)):
+with ``c_i ~ N(0, 1)`` i.i.d., unnormalised: ``dim`` standard normal draws from ``seed`` of which
+the first ``d - 1`` (two-body) or ``d - 2`` (three-body) are used, so both bodies share the
+prefix for one seed. The source ``g`` is the exact operator applied to ``u`` (closed form, O(N d)):
 
 * :class:`InseparablePoisson` ``-Delta u = g``
 * :class:`InseparableAllenCahn` ``Delta u + u - u^3 = g``
 * :class:`InseparableSineGordon` ``Delta u + sin(u) = g``
 
-plus a fourth-order one, :class:`BiharmonicBall` ``Delta^2 u = f`` (clamped plate: ``u`` and
-``du/dn`` given on the sphere) with the plane-wave solution ``u = sum_m a_m sin(w_m . x + b_m)``,
-``f = sum_m a_m |w_m|^4 sin(w_m . x + b_m)``.
+plus a fourth-order one of pdekit's own (not from the STDE paper), :class:`BiharmonicBall`
+``Delta^2 u = f`` (clamped plate: ``u`` and ``du/dn`` given on the sphere) with the plane-wave
+solution ``u = sum_m a_m sin(w_m . x + b_m)``, ``f = sum_m a_m |w_m|^4 sin(w_m . x + b_m)``.
 
 Residuals use ``d.laplacian`` / ``d.biharmonic``, so the STDE engine estimates them. The
 paper's model is the hard constraint ``u = (1 - |x|^2) MLP(x)`` (:meth:`output_transform`).
+
+Points. The papers draw collocation and test points with a uniform direction and a radius
+uniform in ``[0, 1]`` (not uniform in volume: in high ``d`` a volume-uniform point lies within
+``O(1/d)`` of the sphere, where ``u`` vanishes). With ``sampling="radius"`` (default) the
+domain's interior sampler does the same, so collocation points and the evaluation points of
+:meth:`reference` (``eval_random_points`` of them; the papers use 20,000) follow the papers;
+``sampling="volume"`` gives the plain volume-uniform :class:`~pde.domain.Ball`.
+
+Checked against the official STDE code (github.com/sail-sg/stde, read in the fork
+``mitchell-solomon/stde`` at commit ``fae88663``, ``stde/equations.py``, ``main.py``,
+``stde/train.py``; and Z. Hu's SDGD/HTE scripts). Differences, all deliberate:
+
+* Poisson is written there as ``Delta u = g``; here ``-Delta u = g`` (``g`` has the opposite
+  sign, the problem is the same).
+* The reference code's three-body source is not the Laplacian of its exact solution: it
+  drops the chain-rule factors (it uses ``exp(x_i x_{i+1} x_{i+2})`` for every first and
+  second partial derivative of ``exp(x_i x_{i+1} x_{i+2})``), so there the stated exact
+  solution does not solve the three-body PDE. Here ``g`` is the exact operator applied to
+  ``u`` for both bodies, so :meth:`exact` is the solution.
+* The coefficients there come from ``np.random.randn`` (unseeded in the STDE entry point);
+  here from a seeded ``torch.Generator``: same distribution, other values.
+* The relative L2 error there is ``||u - u*|| / ||u*||`` over the test points, which is what
+  ``rel_l2`` against :meth:`reference` computes.
 """
 
 from __future__ import annotations
@@ -31,8 +56,11 @@ import torch
 from pde.conditions import Dirichlet, Neumann
 from pde.domain import Ball
 from pde.problem import AbstractProblem
+from pde.sampling import unit_cube
 
 __all__ = ["InseparablePoisson", "InseparableAllenCahn", "InseparableSineGordon", "BiharmonicBall", "biharmonic"]
+
+SAMPLINGS = ("radius", "volume")
 
 
 def biharmonic(d, fld: str = "u"):
@@ -45,6 +73,18 @@ def _ball_transform(points, raw):
     return (1 - (points * points).sum(dim=1, keepdim=True)) * raw
 
 
+class _RadiusUniformBall(Ball):
+    """A :class:`~pde.domain.Ball` whose interior points have a uniform direction and a radius
+    uniform in ``[0, radius]`` (density ``~ |x|^{1-d}``, the STDE/SDGD papers' sampling)."""
+
+    def sample_interior(self, n, *, method="uniform", generator=None, device=None, dtype=torch.float32):
+        u = unit_cube(n, self.dim + 1, method=method, generator=generator, device=device, dtype=dtype)
+        return self._c(u) + self.radius * u[:, -1:] * self._directions(u[:, :-1])
+
+    def describe(self):
+        return {**super().describe(), "interior": "radius-uniform"}
+
+
 @dataclass
 class _Inseparable(AbstractProblem):
     """Shared part: parameters, domain, exact solution, Laplacian of the exact solution, conditions."""
@@ -53,18 +93,27 @@ class _Inseparable(AbstractProblem):
     dim: int = 100
     body: int = 2
     seed: int = 0
+    sampling: str = "radius"
 
     def __post_init__(self):
         if int(self.dim) != self.dim or self.dim < 3:
             raise ValueError(f"dim must be an integer >= 3, got {self.dim}")
         if self.body not in (2, 3):
             raise ValueError(f"body must be 2 (two-body sin) or 3 (three-body exp), got {self.body}")
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {self.sampling!r}")
         g = torch.Generator().manual_seed(int(self.seed))
-        self._c = torch.randn(self.dim - self.body + 1, generator=g, dtype=torch.float64)
+        self._c = torch.randn(int(self.dim), generator=g, dtype=torch.float64)[: self.dim - self.body + 1]
+
+    @property
+    def coefficients(self) -> torch.Tensor:
+        """``c_i``, ``(dim - body + 1,)`` float64."""
+        return self._c
 
     @property
     def domain(self):
-        return Ball([0.0] * self.dim, 1.0)
+        cls = _RadiusUniformBall if self.sampling == "radius" else Ball
+        return cls([0.0] * self.dim, 1.0)
 
     def conditions(self):
         return [Dirichlet(0.0)]
@@ -93,6 +142,7 @@ class _Inseparable(AbstractProblem):
         return psi, xg, lap
 
     def exact(self, points):
+        """``u`` at ``points`` ``(N, d)``: ``(N, 1)``."""
         psi, _, _ = self._psi(points)
         return ((1 - (points * points).sum(1)) * psi)[:, None]
 
@@ -105,6 +155,8 @@ class _Inseparable(AbstractProblem):
 @dataclass
 class InseparablePoisson(_Inseparable):
     """``-Delta u = g`` on the unit ball in ``dim`` dimensions, ``u = 0`` on the sphere (STDE paper).
+
+    The paper writes ``Delta u = g``; :meth:`source` here is minus its ``g``.
 
     Reference: exact (closed form, O(N d)).
     """

@@ -13,13 +13,15 @@ _ARCHS = {"mlp": MLP, "modified": ModifiedMLP, "modified_mlp": ModifiedMLP}
 
 
 def PINN(width: int = 64, depth: int = 4, activation: str = "tanh", arch: str = "mlp",
-         fourier_features=None, periodic=None, normalize: bool = True) -> MLP | ModifiedMLP:
+         fourier_features=None, periodic=None, normalize: bool = True,
+         init: str = "xavier_normal") -> MLP | ModifiedMLP:
     """An unbuilt :class:`MLP` (``arch="mlp"``) or :class:`ModifiedMLP` (``arch="modified"``).
 
     ``fourier_features``: None, a number of features (scale 1), a dict of
     :class:`FourierFeatures` arguments, or an instance; it embeds every coordinate that
     ``periodic`` does not. ``periodic``: None, ``{"x": period, ...}`` (one harmonic), a dict
     ``{"periods": {...}, "n_harmonics": K}``, or a :class:`PeriodicEmbedding`.
+    ``init``: weight initialisation, ``"xavier_normal"``, ``"xavier_uniform"`` or ``"torch"``.
     Build the result with ``model.build(domain, n_fields)``.
     """
     if arch not in _ARCHS:
@@ -43,4 +45,4 @@ def PINN(width: int = 64, depth: int = 4, activation: str = "tanh", arch: str = 
             raise ValueError("fourier_features must be a number of features, a dict of FourierFeatures "
                              f"arguments or a FourierFeatures, got {fourier_features!r}")
     return _ARCHS[arch](width=width, depth=depth, activation=activation, embedding=emb or None,
-                        normalize=normalize)
+                        normalize=normalize, init=init)

@@ -2,7 +2,9 @@
 
 Both start with :class:`~pde.models.embeddings.InputMap` (normalisation of the bounding
 box to ``[-1, 1]^d`` and optional embeddings), mapping ``x`` ``(N, d)`` to ``X`` ``(N, k)``.
-Weights use Xavier/Glorot-normal initialisation, biases start at zero. The forward pass
+Weights use Xavier/Glorot-normal initialisation and biases start at zero (``init="xavier_normal"``);
+``init="xavier_uniform"`` and ``init="torch"`` (PyTorch's ``nn.Linear`` default: weights and biases
+uniform in ``+-1/sqrt(fan_in)``, what many reference PINN codes use) are the alternatives. The forward pass
 uses only ``F.linear``, the activation and ``+ - *`` so Taylor-mode jets can flow through it.
 """
 
@@ -19,10 +21,14 @@ from .embeddings import InputMap, embedding_list
 __all__ = ["MLP", "ModifiedMLP"]
 
 
-def _linear(n_in: int, n_out: int) -> nn.Linear:
-    lin = nn.Linear(n_in, n_out)
-    nn.init.xavier_normal_(lin.weight)
-    nn.init.zeros_(lin.bias)
+INITS = ("xavier_normal", "xavier_uniform", "torch")
+
+
+def _linear(n_in: int, n_out: int, init: str = "xavier_normal") -> nn.Linear:
+    lin = nn.Linear(n_in, n_out)  # "torch": keep nn.Linear's own initialisation
+    if init != "torch":
+        (nn.init.xavier_normal_ if init == "xavier_normal" else nn.init.xavier_uniform_)(lin.weight)
+        nn.init.zeros_(lin.bias)
     return lin
 
 
@@ -38,9 +44,12 @@ class _FullyConnected(AbstractPINN):
     min_depth = 1
 
     def __init__(self, width: int = 64, depth: int = 4, activation: str = "tanh", embedding=None,
-                 normalize: bool = True):
+                 normalize: bool = True, init: str = "xavier_normal"):
         super().__init__()
         cls = type(self).__name__
+        if init not in INITS:
+            raise ValueError(f"{cls} init must be one of {', '.join(INITS)}, got {init!r}")
+        self.init = init
         self.width = _positive_int(cls, "width", width)
         self.depth = _positive_int(cls, "depth", depth, self.min_depth)
         self.activation = activation
@@ -50,14 +59,14 @@ class _FullyConnected(AbstractPINN):
     def options(self):
         return {"width": self.width, "depth": self.depth, "activation": self.activation,
                 "embedding": [e.spec() for e in self.input.embeddings] or None,
-                "normalize": self.input.normalize}
+                "normalize": self.input.normalize, "init": self.init}
 
     def _build_trunk(self, names, lower, upper, n_fields) -> int:
         """Input map, ``depth`` hidden layers and the output layer; returns the input width ``k``."""
         k = self.input.build(names, lower, upper)
         sizes = [k] + [self.width] * self.depth
-        self.hidden = nn.ModuleList(_linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-        self.out = _linear(self.width, n_fields)
+        self.hidden = nn.ModuleList(_linear(a, b, self.init) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        self.out = _linear(self.width, n_fields, self.init)
         return k
 
     @property
@@ -78,6 +87,7 @@ class MLP(_FullyConnected):
     ``embedding``: None, a :class:`FourierFeatures`/:class:`PeriodicEmbedding` (copied), a
     ``{"type", "options"}`` dict, or a list of those on disjoint coordinates.
     ``normalize``: map the bounding box onto ``[-1, 1]^d`` before the (non-periodic) layers.
+    ``init``: ``"xavier_normal"`` (default), ``"xavier_uniform"`` or ``"torch"`` (see module doc).
     """
 
     def _build(self, names, lower, upper, n_fields):
@@ -113,8 +123,8 @@ class ModifiedMLP(_FullyConnected):
 
     def _build(self, names, lower, upper, n_fields):
         k = self._build_trunk(names, lower, upper, n_fields)
-        self.encode_u = _linear(k, self.width)
-        self.encode_v = _linear(k, self.width)
+        self.encode_u = _linear(k, self.width, self.init)
+        self.encode_v = _linear(k, self.width, self.init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, d) -> (N, n_fields)``."""

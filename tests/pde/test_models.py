@@ -67,6 +67,23 @@ def test_glorot_init_and_zero_bias():
     assert abs(w.std().item() - math.sqrt(2.0 / (256 + 256))) < 0.005
 
 
+@pytest.mark.parametrize("cls", [MLP, ModifiedMLP])
+def test_init_options(cls):
+    torch.manual_seed(0)
+    uni = cls(width=256, depth=2, init="xavier_uniform").build(SQUARE, 1)
+    bound = math.sqrt(6.0 / (256 + 256))
+    w = uni.hidden[1].weight
+    assert torch.all(uni.hidden[1].bias == 0) and w.abs().max() <= bound and w.abs().max() > 0.95 * bound
+    tor = cls(width=256, depth=2, init="torch").build(SQUARE, 1)
+    w, b = tor.hidden[1].weight, tor.hidden[1].bias
+    # nn.Linear's default: weights and biases uniform in +-1/sqrt(fan_in)
+    assert w.abs().max() <= 1 / 16 and w.abs().max() > 0.95 / 16 and b.abs().max() > 0.9 / 16
+    assert from_architecture(json.loads(json.dumps(tor.architecture()))).init == "torch"
+    assert PINN(width=8, depth=2, init="torch").init == "torch"
+    with pytest.raises(ValueError, match="init must be one of"):
+        cls(init="he")
+
+
 def test_normalisation_maps_bounds_to_unit_cube():
     model = MLP(width=4, depth=1).build(RECT, 1)
     lo, hi = RECT.bounds

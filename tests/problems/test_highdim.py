@@ -1,5 +1,7 @@
 """High-dimensional problems: closed-form sources against autograd/Taylor derivatives of the exact solution."""
 
+import math
+
 import pytest
 import torch
 
@@ -7,6 +9,20 @@ from pde.derivatives import STDE, Autograd, Taylor
 from problems.highdim import BiharmonicBall, InseparableAllenCahn, InseparablePoisson, InseparableSineGordon, biharmonic
 
 DT = torch.float64
+
+
+def _nested_autograd_laplacian(f, x):
+    """``sum_j d^2 f / dx_j^2`` of a scalar field ``f(x) -> (N,)`` by nested reverse mode, ``(N,)``."""
+    x = x.clone().requires_grad_(True)
+    g = torch.autograd.grad(f(x).sum(), x, create_graph=True)[0]
+    return sum(torch.autograd.grad(g[:, j].sum(), x, retain_graph=True)[0][:, j] for j in range(x.shape[1]))
+
+
+def _points(dim, n, seed):
+    """Points inside the unit ball, drawn independently of the problem's own sampler."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, dim, generator=g, dtype=DT)
+    return 0.95 * torch.rand(n, 1, generator=g, dtype=DT) * z / z.norm(dim=1, keepdim=True)
 
 
 class Exact(torch.nn.Module):
@@ -65,3 +81,60 @@ def test_validation_and_transform():
     x = x / x.norm(dim=1, keepdim=True)
     assert p.output_transform(x, torch.ones(3, 1, dtype=DT)).abs().max() < 1e-12 and p.hard_satisfies == ("bc",)
     assert p.reference().values.shape == (p.eval_random_points, 1)
+
+
+@pytest.mark.parametrize("body", [2, 3])
+def test_exact_solution_is_the_paper_formula_with_seeded_normal_coefficients(body):
+    d, seed = 5, 3
+    p = InseparablePoisson(dim=d, body=body, seed=seed)
+    c = torch.randn(d, generator=torch.Generator().manual_seed(seed), dtype=DT)  # first d - body + 1 are used
+    x = _points(d, 7, 0)
+    want = []
+    for xk in x.tolist():
+        if body == 2:
+            s = sum(c[i].item() * math.sin(xk[i] + math.cos(xk[i + 1]) + xk[i + 1] * math.cos(xk[i]))
+                    for i in range(d - 1))
+        else:
+            s = sum(c[i].item() * math.exp(xk[i] * xk[i + 1] * xk[i + 2]) for i in range(d - 2))
+        want.append((1 - sum(v * v for v in xk)) * s)
+    assert p.coefficients.shape == (d - body + 1,)
+    assert torch.allclose(p.exact(x)[:, 0], torch.tensor(want, dtype=DT), rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("body", [2, 3])
+def test_closed_form_laplacian_matches_nested_autograd(body):
+    p = InseparablePoisson(dim=5, body=body, seed=4)
+    x = _points(5, 16, 1)
+    ref = _nested_autograd_laplacian(lambda y: p.exact(y)[:, 0], x)
+    assert torch.allclose(p.exact_laplacian(x), ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("body", [2, 3])
+def test_sources_follow_the_stated_equations(body):
+    """``-Delta u = g`` (Poisson), ``Delta u + u - u^3 = g`` (Allen-Cahn), ``Delta u + sin u = g`` (Sine-Gordon)."""
+    x = _points(5, 16, 2)
+    ops = {InseparablePoisson: lambda u, lap: -lap,
+           InseparableAllenCahn: lambda u, lap: lap + u - u ** 3,
+           InseparableSineGordon: lambda u, lap: lap + torch.sin(u)}
+    for cls, op in ops.items():
+        p = cls(dim=5, body=body, seed=5)
+        u = p.exact(x)[:, 0]
+        want = op(u, _nested_autograd_laplacian(lambda y, p=p: p.exact(y)[:, 0], x))
+        assert torch.allclose(p.source(x), want, rtol=1e-12, atol=1e-12), cls.__name__
+
+
+def test_interior_points_have_uniform_radius_like_the_papers():
+    p = InseparableAllenCahn(dim=50)
+    x = p.domain.sample_interior(4000, generator=torch.Generator().manual_seed(0), dtype=DT)
+    r = x.norm(dim=1)
+    assert (r <= 1).all()
+    # radius ~ U[0, 1]: its quartiles sit near 0.25, 0.5, 0.75 (volume-uniform would put them all above 0.97)
+    q = torch.quantile(r, torch.tensor([0.25, 0.5, 0.75], dtype=DT))
+    assert torch.allclose(q, torch.tensor([0.25, 0.5, 0.75], dtype=DT), atol=0.03)
+    ref = torch.as_tensor(p.reference().points).norm(dim=1)
+    assert abs(ref.mean().item() - 0.5) < 0.02
+    vol = InseparableAllenCahn(dim=50, sampling="volume").domain.sample_interior(
+        1000, generator=torch.Generator().manual_seed(0), dtype=DT).norm(dim=1)
+    assert vol.min() > 0.8 and (vol <= 1 + 1e-12).all()
+    with pytest.raises(ValueError, match="sampling"):
+        InseparablePoisson(dim=5, sampling="cube")
