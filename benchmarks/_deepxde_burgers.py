@@ -1,7 +1,7 @@
 """DeepXDE 1.15 (PyTorch backend) on its canonical Burgers example; prints one JSON line.
 
 Run by benchmarks/step_speed.py (and burgers_vs_deepxde.py) in a child process (DeepXDE picks its backend at import).
-Usage: python benchmarks/_deepxde_burgers.py ADAM_STEPS [LBFGS_MAX_ITERATIONS]
+Usage: [SEED=0] python benchmarks/_deepxde_burgers.py ADAM_STEPS [LBFGS_MAX_ITERATIONS]
 """
 
 import json
@@ -20,9 +20,10 @@ from problems import Burgers  # noqa: E402
 
 
 def main(adam_steps: int = 15000, lbfgs_steps: int = 15000):
-    torch.manual_seed(0)
-    np.random.seed(0)
-    dde.config.set_random_seed(0)
+    seed = int(os.environ.get("SEED", "0"))
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    dde.config.set_random_seed(seed)
     nu = 0.01 / np.pi
 
     def pde(x, y):

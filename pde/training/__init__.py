@@ -1,5 +1,6 @@
 """The training loop: loss terms, causal weighting, Adam then L-BFGS, progress, checkpoints."""
 
+from .lbfgs import DeviceLBFGS
 from .losses import CausalWeighting, LossTerms
 from .trainer import Settings, Trainer, TrainingDiverged
 
@@ -11,4 +12,4 @@ def resume(path, steps=None, *, quiet=False, device=None):
     return _resume(path, steps, quiet=quiet, device=device)
 
 
-__all__ = ["CausalWeighting", "LossTerms", "Settings", "Trainer", "TrainingDiverged", "resume"]
+__all__ = ["CausalWeighting", "DeviceLBFGS", "LossTerms", "Settings", "Trainer", "TrainingDiverged", "resume"]

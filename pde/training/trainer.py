@@ -1,9 +1,11 @@
 """The one training loop used for every problem, model, sampler and derivative engine.
 
-Phases: Adam with a learning-rate schedule for ``steps`` steps, then L-BFGS with a
-strong-Wolfe line search for ``lbfgs_steps`` iterations. Losses are evaluated on
-the device; the host reads them only every ``log_every`` steps (progress, NaN/Inf
-guard, causal-schedule checks), so the hot loop never synchronises per step.
+Phases: Adam with a learning-rate schedule for ``steps`` steps, then L-BFGS for
+``lbfgs_steps`` iterations, with torch's strong-Wolfe line search (host decisions at every
+evaluation) or, with ``lbfgs_line_search="device"``, :class:`~pde.training.lbfgs.DeviceLBFGS`
+(Armijo backtracking decided on the device). Losses are evaluated on the device; the host
+reads them only every ``log_every`` steps (progress, NaN/Inf guard, causal-schedule checks),
+so the hot loop never synchronises per step (nor per line-search evaluation with ``"device"``).
 """
 
 from __future__ import annotations
@@ -19,14 +21,17 @@ import torch
 from ..collocation import AbstractSampler
 from ..derivatives.base import AbstractDerivativeEngine
 from ..problem import AbstractProblem
+from .lbfgs import DeviceLBFGS
 from .losses import CausalWeighting, LossTerms
 from .progress import Progress
 
 __all__ = ["Settings", "Trainer", "TrainingDiverged"]
 
-LR_SCHEDULES = ("constant", "exponential", "cosine")
+LR_SCHEDULES = ("constant", "exponential", "cosine", "linear")
 #: ``compile`` values: off, or a ``torch.compile`` mode ("reduce-overhead" adds CUDA graphs on CUDA)
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+#: ``lbfgs_line_search`` values: torch's strong Wolfe (host round trips) or :class:`DeviceLBFGS` (none)
+LBFGS_LINE_SEARCHES = ("strong_wolfe", "device")
 
 
 class TrainingDiverged(RuntimeError):
@@ -39,7 +44,8 @@ class Settings:
 
     steps: Adam steps. lbfgs_steps: L-BFGS iterations after Adam (0: none).
     lr: initial Adam learning rate. lr_schedule: ``constant``, ``exponential``
-    (``lr * lr_decay ** (step / decay_steps)``) or ``cosine`` (to ``lr * lr_decay``).
+    (``lr * lr_decay ** (step / decay_steps)``), ``cosine`` (to ``lr * lr_decay``) or ``linear``
+    (``lr * (1 - step / steps)``, to zero at the last Adam step).
     n_boundary / n_initial: points per boundary / initial condition (a condition's own
     ``n`` wins). resample_every: redraw condition points every K steps (0: fixed).
     weights: loss-term name -> weight. causal: :class:`CausalWeighting` or dict, or None.
@@ -51,6 +57,11 @@ class Settings:
     :data:`COMPILE_MODES`: the loss (residual, conditions, weighting) is compiled together with its
     backward pass and Adam becomes the fused implementation. Needs a compilable derivative engine
     (``taylor``, ``stde``). ``"reduce-overhead"`` also captures CUDA graphs on CUDA.
+    lbfgs_history: L-BFGS curvature pairs kept. lbfgs_line_search: ``"strong_wolfe"``
+    (``torch.optim.LBFGS``; an iteration is one accepted step, one or more evaluations)
+    or ``"device"`` (:class:`~pde.training.lbfgs.DeviceLBFGS`: an iteration is one evaluation,
+    Armijo backtracking on the device, no host synchronisation between log steps; more
+    iterations for the same progress, worth it on a GPU).
     """
 
     steps: int = 5000
@@ -70,6 +81,7 @@ class Settings:
     snapshot_every: int = 0
     lbfgs_history: int = 50
     compile: bool | str = False
+    lbfgs_line_search: str = "strong_wolfe"
 
     def __post_init__(self):
         if self.compile in (True, "on", "true"):
@@ -93,6 +105,9 @@ class Settings:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if not (0 < self.lr_decay <= 1):
             raise ValueError(f"lr_decay must lie in (0, 1], got {self.lr_decay}")
+        if self.lbfgs_line_search not in LBFGS_LINE_SEARCHES:
+            raise ValueError(f"unknown lbfgs_line_search {self.lbfgs_line_search!r}; allowed: "
+                             f"{', '.join(LBFGS_LINE_SEARCHES)}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; allowed: {', '.join(LR_SCHEDULES)}")
         if isinstance(self.causal, dict):
@@ -112,6 +127,8 @@ def _lr_lambda(s: Settings):
     if s.lr_schedule == "exponential":
         return lambda k: s.lr_decay ** (k / s.decay_steps)
     total = max(s.steps, 1)
+    if s.lr_schedule == "linear":  # to zero at the last Adam step (the STDE paper's schedule)
+        return lambda k: max(0.0, 1.0 - k / total)
     return lambda k: s.lr_decay + (1 - s.lr_decay) * 0.5 * (1 + math.cos(math.pi * min(k, total) / total))
 
 
@@ -284,6 +301,9 @@ class Trainer:
         self._record(rows, loss_rows)
 
     def _make_lbfgs(self):
+        if self.settings.lbfgs_line_search == "device":
+            return DeviceLBFGS(self.params, lr=1.0, max_iter=self.settings.log_every,
+                               history_size=self.settings.lbfgs_history, tolerance_grad=1e-12, tolerance_change=1e-15)
         return torch.optim.LBFGS(self.params, lr=1.0, max_iter=self.settings.log_every,
                                  history_size=self.settings.lbfgs_history, line_search_fn="strong_wolfe",
                                  tolerance_grad=1e-12, tolerance_change=1e-15)
@@ -302,14 +322,25 @@ class Trainer:
             total.backward()
             return total
 
+        on_device = isinstance(self.lbfgs, DeviceLBFGS)
         while self.step < self.total_steps:
             chunk = min(s.log_every, self.total_steps - self.step)
             group = self.lbfgs.param_groups[0]
-            group["max_iter"], group["max_eval"] = chunk, int(chunk * 1.25)
-            state = self.lbfgs.state[self.params[0]]
-            before = state.get("n_iter", 0)
-            self.lbfgs.step(closure)
-            done = state.get("n_iter", 0) - before
+            group["max_iter"] = chunk
+            if on_device:  # one host read per chunk: the optimizer's counters and converged flag
+                self.lbfgs.step(closure)
+                info = self.lbfgs.info()
+                converged = info["converged"]
+                done = f"{info['n_iter']} accepted steps ({info['func_evals']} evaluations)"
+            else:
+                # torch stops a step early on its evaluation cap too; that is not convergence, so the cap is
+                # set out of reach (the strong-Wolfe search uses at most 25 evaluations per iteration)
+                group["max_eval"] = 26 * chunk
+                state = self.lbfgs.state[self.params[0]]
+                before = state.get("n_iter", 0)
+                self.lbfgs.step(closure)
+                n_iter = state.get("n_iter", 0)
+                converged, done = n_iter - before < chunk, f"{n_iter} iterations"
             self.step += chunk
             total, terms, _, _ = self._loss(pts)
             self.history["step"].append(self.step)
@@ -325,8 +356,8 @@ class Trainer:
             self._remember_good()
             self.progress.report(self.step, float(vals[0]),
                                  {k[5:]: self.history[k][-1] for k in self._term_keys()})
-            if done < chunk:  # converged (gradient or change below tolerance)
-                self.progress.message(f"[lbfgs] converged after {state.get('n_iter', 0)} iterations")
+            if converged:  # gradient or change below tolerance
+                self.progress.message(f"[lbfgs] converged after {done}")
                 self.step = self.total_steps
                 break
             if self.step % s.checkpoint_every == 0 and self.step < self.total_steps:
