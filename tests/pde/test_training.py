@@ -41,6 +41,19 @@ def test_causal_weights_follow_the_formula():
     assert cw2.advance(0.999) is True and cw2.eps == 1.0
 
 
+@pytest.mark.parametrize("schedule, expect", [
+    ("constant", [1.0, 1.0, 1.0]),
+    ("exponential", [1.0, 0.5 ** 0.5, 0.5]),  # lr_decay 0.5 per 100 steps
+    ("cosine", [1.0, 0.75, 0.5]),             # to lr * lr_decay = 0.5
+    ("linear", [1.0, 0.5, 0.0]),              # to zero at the last Adam step
+])
+def test_lr_schedules(schedule, expect):
+    from pde.training.trainer import _lr_lambda
+
+    f = _lr_lambda(Settings(steps=100, lr_schedule=schedule, lr_decay=0.5, decay_steps=100))
+    assert [f(k) for k in (0, 50, 100)] == pytest.approx(expect)
+
+
 def test_settings_validation():
     with pytest.raises(ValueError, match="lr must be > 0"):
         Settings(lr=-1)
