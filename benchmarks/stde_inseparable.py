@@ -18,8 +18,6 @@ import argparse
 import json
 import time
 
-import torch
-
 from pde import solve
 from pde.collocation import RandomSampler
 from pde.derivatives import STDE

@@ -84,6 +84,20 @@ def zero_mean(u: torch.Tensor) -> torch.Tensor:
     return u
 
 
+def fit_residual(batch_loss, opt: torch.optim.Optimizer, sched, steps: int, prog: Progress) -> torch.Tensor:
+    """``steps`` optimiser steps on ``batch_loss()`` (a fresh batch each call, a scalar tensor); returns the
+    last loss (detached). The host reads the loss only when a progress line is printed."""
+    loss = torch.tensor(float("nan"))
+    for step in range(steps):
+        loss = batch_loss()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        prog.update(step + 1, lambda value=loss: f"residual {value.item():.2e}")
+    return loss.detach()
+
+
 def train_nsm_poisson(n_modes: int = 16, steps: int = 2000, batch: int = 32, lr: float = 3e-3, seed: int = 0,
                       device="cpu", quiet: bool = False, model: NSM | None = None, n_test: int = 128,
                       norm: str = "h-2") -> dict:
@@ -102,15 +116,13 @@ def train_nsm_poisson(n_modes: int = 16, steps: int = 2000, batch: int = 32, lr:
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     prog = Progress("nsm poisson", steps, quiet)
     t0 = time.perf_counter()
-    for step in range(steps):
+
+    def batch_loss():
         s = poisson_sources(batch, n_modes, generator=gen, device=device)
         r = poisson_residual(zero_mean(scale * net(s)), s)
-        loss = (spectral_norm2(r, sob) / spectral_norm2(s, sob)).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        prog.update(step + 1, f"residual {loss.item():.2e}")
+        return (spectral_norm2(r, sob) / spectral_norm2(s, sob)).mean()
+
+    loss = fit_residual(batch_loss, opt, sched, steps, prog)
     seconds = time.perf_counter() - t0
     s_test = poisson_sources(n_test, n_modes, generator=torch.Generator().manual_seed(seed + 10_000), device=device)
     with torch.no_grad():

@@ -14,13 +14,17 @@ class Progress:
         self.t0 = time.perf_counter()
         self.last = -1e9
 
-    def update(self, done: int, extra: str = "", force: bool = False) -> None:
+    def update(self, done: int, extra="", force: bool = False) -> None:
+        """Report ``done``; ``extra`` is a string or a callable returning one, called only when a line is
+        printed (so a device value read inside it, ``lambda: f"{loss.item():.2e}"``, costs no per-step sync)."""
         if self.quiet:
             return
         now = time.perf_counter()
         if not force and now - self.last < self.every and done < self.total:
             return
         self.last = now
+        if callable(extra):
+            extra = extra()
         rate = done / max(now - self.t0, 1e-9)
         eta = (self.total - done) / rate if rate > 0 else float("inf")
         print(f"{self.label}: {done}/{self.total} ({rate:.2f}/s, eta {eta:.0f}s) {extra}".rstrip(),

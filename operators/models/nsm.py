@@ -1,4 +1,6 @@
-"""Neural Spectral Methods model (Du, Chalapathi, Krishnapriyan, ICLR 2024), Fourier basis, 2-D periodic.
+"""Neural Spectral Methods models (Du, Chalapathi, Krishnapriyan, ICLR 2024): :class:`NSM` (Fourier basis, 2-D
+periodic) and :class:`NSMChebFourier` (Chebyshev in ``t`` x Fourier in ``x``, for time-dependent 1-D periodic
+problems; basis and transforms documented below, before the class).
 
 The model maps spectral coefficients to spectral coefficients. Coefficients use the ``rfft2`` layout of
 a band-limited real field with ``M`` modes per axis: ``c[..., kx, ky]`` for ``kx in [-M, M)`` (FFT order,
@@ -20,6 +22,9 @@ Poisson inverse exactly, leaving the nonlinear layers the nonlinear part.
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -81,3 +86,123 @@ class NSM(nn.Module):
         if self.D is not None:
             u = u + torch.einsum("bi...,io...->bo...", c, torch.view_as_complex(self.D))
         return u
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chebyshev (time) x Fourier (space) basis for time-dependent problems on [0, T] x [0, 1)_periodic.
+#
+# A field is ``u(t, x) = sum_{n < N} sum_{|k| < K} c[n, k] T_n(2 t / T - 1) e^{2 pi i k x}`` with the real-field
+# symmetry ``c[n, -k] = conj(c[n, k])``; only ``k = 0 .. K-1`` is stored, so coefficient arrays are
+# ``(..., N, K)`` complex with a real ``k = 0`` column. Collocation grids are ``(..., Gt, Gx)`` real: ``Gt``
+# Chebyshev-Gauss-Lobatto times ``t_j = T (1 - cos(pi j / (Gt - 1))) / 2`` (ascending, ``t_0 = 0``,
+# ``t_{Gt-1} = T``) by ``Gx`` uniform points ``x_i = i / Gx``. Both transforms are exact (to round-off) on
+# band-limited data: ``Gt >= N`` (Chebyshev interpolation reproduces polynomials of degree < Gt) and
+# ``Gx >= 2K - 1`` (no aliasing of ``|k| < K``); with more grid points than modes ``to_coef`` interpolates
+# on the grid and truncates.
+# ---------------------------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=64)
+def _cheb_np(grid: int, modes: int) -> tuple[np.ndarray, np.ndarray]:
+    """float64 ``(V, P)``: ``V[j, n] = T_n(s_j)`` ``(grid, modes)`` and the interpolation map ``P`` ``(modes, grid)``.
+
+    ``s_j = -cos(pi j / (grid - 1))``; ``P`` is the first ``modes`` rows of the inverse of the square
+    ``T_n(s_j)``, i.e. ``c_n = 2 / ((G - 1) g_n) sum_j w_j f_j T_n(s_j)`` with end weights ``w_0 = w_{G-1} = 1/2``
+    and ``g_0 = g_{G-1} = 2`` (else 1) -- the discrete Chebyshev (DCT-I) transform.
+    """
+    if grid < 2:
+        raise ValueError(f"a Chebyshev-Gauss-Lobatto grid needs >= 2 points, got {grid}")
+    theta = np.pi - np.pi * np.arange(grid) / (grid - 1)  # s_j = cos(theta_j) ascending
+    n_all = np.arange(grid)
+    full = np.cos(np.outer(theta, n_all))  # (grid, grid): T_n(s_j)
+    w = np.ones(grid)
+    w[[0, -1]] = 0.5
+    g = np.ones(grid)
+    g[[0, -1]] = 2.0
+    P = (2.0 / (grid - 1)) * (full * w[:, None]).T / g[:, None]  # (grid, grid)
+    V = np.cos(np.outer(theta, np.arange(modes)))
+    return V, (P[:modes].copy() if modes <= grid else np.pad(P, ((0, modes - grid), (0, 0))))
+
+
+def cheb_times(grid: int, T: float = 1.0) -> np.ndarray:
+    """The ``grid`` Chebyshev-Gauss-Lobatto times ``(grid,)`` on ``[0, T]``, ascending (float64)."""
+    return T * (1.0 - np.cos(np.pi * np.arange(grid) / (grid - 1))) / 2.0
+
+
+def _tmat(a: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    real = like.real.dtype if like.is_complex() else like.dtype
+    return torch.as_tensor(a, dtype=real, device=like.device)
+
+
+def st_to_grid(c: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    """Coefficients ``(..., N, K)`` complex -> values ``(..., Gt, Gx)`` real on the CGL x uniform grid.
+
+    The series is real: the imaginary part of the ``k = 0`` column is dropped (as ``irfft`` does).
+    """
+    gt, gx = grid
+    n, k = c.shape[-2:]
+    if gx < 2 * k - 1:
+        raise ValueError(f"Fourier grid of {gx} points aliases {k} modes; need >= {2 * k - 1}")
+    V, _ = _cheb_np(gt, n)
+    ct = torch.einsum("jn,...nk->...jk", _tmat(V, c).to(c.dtype), c)
+    full = torch.zeros(*ct.shape[:-1], gx // 2 + 1, dtype=c.dtype, device=c.device)
+    full[..., :k] = ct
+    return torch.fft.irfft(full * gx, n=gx)
+
+
+def st_to_coef(u: torch.Tensor, modes: tuple[int, int]) -> torch.Tensor:
+    """Values ``(..., Gt, Gx)`` real on the CGL x uniform grid -> coefficients ``(..., N, K)`` complex."""
+    n, k = modes
+    gt, gx = u.shape[-2:]
+    if gx < 2 * k - 1:
+        raise ValueError(f"Fourier grid of {gx} points cannot hold {k} modes; need >= {2 * k - 1}")
+    uh = torch.fft.rfft(u) / gx
+    if uh.shape[-1] < k:
+        uh = torch.nn.functional.pad(uh, (0, k - uh.shape[-1]))
+    _, P = _cheb_np(gt, n)
+    return torch.einsum("nj,...jk->...nk", _tmat(P, u).to(uh.dtype), uh[..., :k])
+
+
+def cheb_eval(c: torch.Tensor, t: torch.Tensor | np.ndarray, T: float = 1.0) -> torch.Tensor:
+    """Evaluate the Chebyshev direction at times ``t`` ``(M,)`` in ``[0, T]``: ``(..., N, K) -> (..., M, K)``."""
+    s = np.clip(2.0 * np.asarray(t, dtype=np.float64) / T - 1.0, -1.0, 1.0)
+    V = np.cos(np.outer(np.arccos(s), np.arange(c.shape[-2])))
+    return torch.einsum("mn,...nk->...mk", _tmat(V, c).to(c.dtype), c)
+
+
+class NSMChebFourier(nn.Module):
+    """NSM on ``[0, T] x [0, 1)_periodic``: Chebyshev coefficients in ``t`` times Fourier coefficients in ``x``.
+
+    ``NSMChebFourier(in_channels, out_channels, n_modes=(N, K), hidden_channels=32, n_layers=4, grid=None)``.
+    Input ``(B, in_channels, N, K)`` complex, output ``(B, out_channels, N, K)`` complex, in the layout of
+    :func:`st_to_grid`. Same layer structure as :class:`NSM` (per-mode complex channel mixing ``R_l[n, k]``
+    plus a pointwise channel matrix, activation on the collocation grid ``grid = (Gt, Gx)``, default
+    ``(N, 2K)``, projected back by :func:`st_to_coef`; pointwise MLP ``Q`` on the grid). Per-mode weights in the
+    Chebyshev direction act on whole coefficient rows, as in the paper's spectral layers (the Chebyshev
+    basis has no convolution theorem); in ``x`` they are a Fourier convolution, so the map commutes with
+    shifts in ``x``. The output layer starts at zero.
+    """
+
+    def __init__(self, in_channels: int = 2, out_channels: int = 1, n_modes: tuple[int, int] = (16, 32),
+                 hidden_channels: int = 32, n_layers: int = 4, grid: tuple[int, int] | None = None,
+                 activation: str = "gelu"):
+        super().__init__()
+        nt, nx = self.modes = tuple(n_modes)
+        self.grid = tuple(grid) if grid else (nt, 2 * nx)
+        acts = {"gelu": F.gelu, "tanh": torch.tanh, "relu": F.relu, "silu": F.silu}
+        if activation not in acts:
+            raise ValueError(f"activation must be one of {sorted(acts)}, got {activation!r}")
+        self.act = acts[activation]
+        h = hidden_channels
+        self.lift = nn.Linear(in_channels, h)
+        self.R = nn.ParameterList(nn.Parameter(torch.randn(h, h, nt, nx, 2) / h) for _ in range(n_layers))
+        self.W = nn.ModuleList(nn.Linear(h, h) for _ in range(n_layers))
+        self.Q = nn.Sequential(nn.Conv2d(h, 4 * h, 1), nn.GELU(), nn.Conv2d(4 * h, out_channels, 1))
+        nn.init.zeros_(self.Q[-1].weight)
+        nn.init.zeros_(self.Q[-1].bias)
+
+    def forward(self, c: torch.Tensor) -> torch.Tensor:
+        v = NSM._channels(self.lift, c)
+        for R, W in zip(self.R, self.W, strict=True):
+            v = torch.einsum("bi...,io...->bo...", v, torch.view_as_complex(R)) + NSM._channels(W, v)
+            v = st_to_coef(self.act(st_to_grid(v, self.grid)), self.modes)
+        return st_to_coef(self.Q(st_to_grid(v, self.grid)), self.modes)

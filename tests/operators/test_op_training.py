@@ -103,3 +103,17 @@ def test_darcy_physics_residual_vanishes_on_solver_solution():
     res = darcy_residual(torch.from_numpy(a)[None, None], torch.from_numpy(u)[None, None])
     assert res.abs().max() < 1e-9
     assert darcy_residual(torch.from_numpy(a)[None, None], torch.zeros(1, 1, 17, 17)).abs().min() == 1.0
+
+
+def test_progress_reads_lazy_values_only_when_printing(capsys):
+    from operators.progress import Progress
+
+    calls = []
+    prog = Progress("demo", 100, every=3600.0)  # throttled: only the first and the last update print
+
+    for step in range(1, 101):
+        prog.update(step, lambda s=step: calls.append(s) or "extra")
+    assert calls == [1, 100]
+    assert capsys.readouterr().err.count("extra") == 2
+    Progress("quiet", 10, quiet=True).update(10, lambda: calls.append("quiet") or "")
+    assert "quiet" not in calls
