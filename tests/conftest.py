@@ -23,3 +23,19 @@ def device(request):
     if request.param == "cuda" and not torch.cuda.is_available():
         pytest.skip("CUDA is not available")
     return torch.device(request.param)
+
+
+@pytest.fixture
+def h5_roundtrip(tmp_path):
+    """``roundtrip(value)``: ``value`` written with ``pde.store.write_value`` to an HDF5 file and read back."""
+    import h5py
+
+    from pde.store import read_value, write_value
+
+    def roundtrip(value):
+        with h5py.File(tmp_path / "roundtrip.h5", "w") as f:
+            write_value(f, "v", value)
+        with h5py.File(tmp_path / "roundtrip.h5", "r") as f:
+            return read_value(f["v"])
+
+    return roundtrip

@@ -7,7 +7,6 @@ import copy
 import math
 import shutil
 
-import h5py
 import numpy as np
 import pytest
 import torch
@@ -18,7 +17,6 @@ from pde.cli import main
 from pde.models import MLP
 from pde.solve import solve
 from pde.store import read_run
-from pde.store._serialize import read_value, write_value
 from pde.training import Settings
 from pde.training.lbfgs import DeviceLBFGS
 
@@ -188,21 +186,14 @@ def test_step_does_not_synchronise_cuda():
 
 
 # -- checkpointing -----------------------------------------------------------------------------
-def roundtrip_h5(tmp_path, value):
-    with h5py.File(tmp_path / "state.h5", "w") as f:
-        write_value(f, "v", value)
-    with h5py.File(tmp_path / "state.h5", "r") as f:
-        return read_value(f["v"])
-
-
-def test_state_dict_roundtrip_resumes_exactly(tmp_path):
+def test_state_dict_roundtrip_resumes_exactly(h5_roundtrip):
     """k steps, save (through the HDF5 encoding), m more; a fresh model + optimizer from the save, m more: equal."""
     net, make_closure = regression()
     opt = DeviceLBFGS(net.parameters(), max_iter=7, history_size=4)  # small ring: wraps around
     closure = make_closure(opt)
     for _ in range(3):
         opt.step(closure)
-    saved = roundtrip_h5(tmp_path, {"model": copy.deepcopy(net.state_dict()), "opt": opt.state_dict()})
+    saved = h5_roundtrip({"model": copy.deepcopy(net.state_dict()), "opt": opt.state_dict()})
     for _ in range(3):
         opt.step(closure)
 

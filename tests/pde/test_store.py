@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from pde.store import SCHEMA_VERSION, RunFileError, read_run, read_value, write_run, write_value
+from pde.store import SCHEMA_VERSION, RunFileError, read_run, write_run
 
 
 def _same(a, b):
@@ -37,14 +37,7 @@ def _same(a, b):
         assert a == b
 
 
-def _roundtrip(tmp_path, value):
-    with h5py.File(tmp_path / "v.h5", "w") as f:
-        write_value(f, "v", value)
-    with h5py.File(tmp_path / "v.h5", "r") as f:
-        return read_value(f["v"])
-
-
-def test_nested_state_roundtrips_losslessly(tmp_path):
+def test_nested_state_roundtrips_losslessly(h5_roundtrip):
     value = {
         0: {"step": torch.tensor(3.0), "exp_avg": torch.randn(4, 3), "ints": torch.arange(5)},
         "0": "string key that looks like an int",
@@ -57,12 +50,12 @@ def test_nested_state_roundtrips_losslessly(tmp_path):
         "big": 2 ** 70, "neg": -5, "none": None, "f": 1e-300, "dt": torch.float64, "dev": torch.device("cpu"),
         "arr": np.arange(6.0).reshape(2, 3), None: 1, 2.5: "f", -7: "negative int key",
     }
-    _same(value, _roundtrip(tmp_path, value))
-    _same({True: 1, "true": 2}, _roundtrip(tmp_path, {True: 1, "true": 2}))
+    _same(value, h5_roundtrip(value))
+    _same({True: 1, "true": 2}, h5_roundtrip({True: 1, "true": 2}))
 
 
 @pytest.mark.parametrize("kind", ["adam", "lbfgs"])
-def test_optimizer_state_roundtrip_resumes_identically(tmp_path, kind):
+def test_optimizer_state_roundtrip_resumes_identically(h5_roundtrip, kind):
     torch.manual_seed(0)
     x, y = torch.randn(32, 2), torch.randn(32, 1)
 
@@ -84,7 +77,7 @@ def test_optimizer_state_roundtrip_resumes_identically(tmp_path, kind):
     net, opt = make()
     for _ in range(4):
         step(net, opt)
-    saved = _roundtrip(tmp_path, {"model": net.state_dict(), "opt": opt.state_dict()})
+    saved = h5_roundtrip({"model": net.state_dict(), "opt": opt.state_dict()})
     _same(opt.state_dict(), saved["opt"])
     net2, opt2 = make()
     net2.load_state_dict(saved["model"])
