@@ -49,7 +49,7 @@ import torch
 from scipy.special import ive
 from torch import nn
 
-from .models.nsm import NSMChebFourier, cheb_eval, st_to_coef, st_to_grid
+from .models.nsm import NSMChebFourier, cheb_apply, cheb_eval, fourier_to_grid, st_to_coef, st_to_grid
 from .nsm import fit_residual
 from .progress import Progress
 from .solvers._ifrk4 import integrating_factor_rk4
@@ -76,10 +76,7 @@ def rd_initial_conditions(batch: int, n_x: int, length_scale: float = 0.2, gener
     im = torch.randn(batch, n_x, generator=generator, dtype=torch.float64)
     c = torch.complex(re, im) * (lam / 2).sqrt()
     c[:, 0] = re[:, 0] * lam[0].sqrt()
-    g = max(512, 4 * n_x)
-    full = torch.zeros(batch, g // 2 + 1, dtype=torch.complex128)
-    full[:, :n_x] = c
-    u = torch.fft.irfft(full * g, n=g)
+    u = fourier_to_grid(c, max(512, 4 * n_x))
     lo, hi = u.min(1).values, u.max(1).values
     c = c / (hi - lo)[:, None]
     c[:, 0] = c[:, 0] - lo / (hi - lo)
@@ -115,17 +112,13 @@ def cheb_mul_t_matrix(n: int) -> np.ndarray:
     return M
 
 
-def _apply_t(A: np.ndarray, c: torch.Tensor) -> torch.Tensor:
-    return torch.einsum("mn,...nk->...mk", torch.as_tensor(A, dtype=c.real.dtype, device=c.device).to(c.dtype), c)
-
-
 def _k(n_x: int, c: torch.Tensor) -> torch.Tensor:
     return torch.arange(n_x, device=c.device, dtype=c.real.dtype)
 
 
 def dt_coef(c: torch.Tensor, T: float = 1.0) -> torch.Tensor:
     """Coefficients of ``u_t`` ``(..., N, K)`` from those of ``u`` (exact; the last row is zero)."""
-    return _apply_t(cheb_diff_matrix(c.shape[-2]) * (2.0 / T), c)
+    return cheb_apply(cheb_diff_matrix(c.shape[-2]) * (2.0 / T), c)
 
 
 def dxx_coef(c: torch.Tensor) -> torch.Tensor:
@@ -135,7 +128,7 @@ def dxx_coef(c: torch.Tensor) -> torch.Tensor:
 
 def impose_initial(u0: torch.Tensor, v: torch.Tensor, T: float = 1.0) -> torch.Tensor:
     """``u = u0(x) + t v(t, x)`` in coefficients: ``u0`` ``(B, K)``, ``v`` ``(B, N, K)`` -> ``u`` ``(B, N + 1, K)``."""
-    u = T * _apply_t(cheb_mul_t_matrix(v.shape[-2]), v)
+    u = T * cheb_apply(cheb_mul_t_matrix(v.shape[-2]), v)
     return torch.cat([u[..., :1, :] + u0[..., None, :], u[..., 1:, :]], dim=-2)
 
 
@@ -219,10 +212,7 @@ def solve_rd_reference(u0: torch.Tensor | np.ndarray, times, nu: float, rho: flo
 
 def evaluate_coef(u: torch.Tensor, times, n_grid: int, T: float = 1.0) -> torch.Tensor:
     """Values ``(B, M, n_grid)`` of coefficients ``(B, N, K)`` at ``times`` ``(M,)`` x ``n_grid`` uniform points."""
-    ct = cheb_eval(u, times, T)
-    full = torch.zeros(*ct.shape[:-1], n_grid // 2 + 1, dtype=ct.dtype, device=ct.device)
-    full[..., : u.shape[-1]] = ct
-    return torch.fft.irfft(full * n_grid, n=n_grid)
+    return fourier_to_grid(cheb_eval(u, times, T), n_grid)
 
 
 def rel_l2(u: np.ndarray, ref: np.ndarray) -> np.ndarray:

@@ -128,9 +128,17 @@ def cheb_times(grid: int, T: float = 1.0) -> np.ndarray:
     return T * (1.0 - np.cos(np.pi * np.arange(grid) / (grid - 1))) / 2.0
 
 
-def _tmat(a: np.ndarray, like: torch.Tensor) -> torch.Tensor:
-    real = like.real.dtype if like.is_complex() else like.dtype
-    return torch.as_tensor(a, dtype=real, device=like.device)
+def cheb_apply(A: np.ndarray, c: torch.Tensor) -> torch.Tensor:
+    """Apply the float64 matrix ``A`` ``(M, N)`` along the Chebyshev axis: ``(..., N, K) -> (..., M, K)``."""
+    real = c.real.dtype if c.is_complex() else c.dtype
+    return torch.einsum("mn,...nk->...mk", torch.as_tensor(A, dtype=real, device=c.device).to(c.dtype), c)
+
+
+def fourier_to_grid(c: torch.Tensor, gx: int) -> torch.Tensor:
+    """Fourier coefficients ``(..., K)`` (``0 <= k < K``, real field) -> values ``(..., gx)`` at ``x_i = i / gx``."""
+    full = torch.zeros(*c.shape[:-1], gx // 2 + 1, dtype=c.dtype, device=c.device)
+    full[..., : c.shape[-1]] = c
+    return torch.fft.irfft(full * gx, n=gx)
 
 
 def st_to_grid(c: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
@@ -143,10 +151,7 @@ def st_to_grid(c: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
     if gx < 2 * k - 1:
         raise ValueError(f"Fourier grid of {gx} points aliases {k} modes; need >= {2 * k - 1}")
     V, _ = _cheb_np(gt, n)
-    ct = torch.einsum("jn,...nk->...jk", _tmat(V, c).to(c.dtype), c)
-    full = torch.zeros(*ct.shape[:-1], gx // 2 + 1, dtype=c.dtype, device=c.device)
-    full[..., :k] = ct
-    return torch.fft.irfft(full * gx, n=gx)
+    return fourier_to_grid(cheb_apply(V, c), gx)
 
 
 def st_to_coef(u: torch.Tensor, modes: tuple[int, int]) -> torch.Tensor:
@@ -159,14 +164,13 @@ def st_to_coef(u: torch.Tensor, modes: tuple[int, int]) -> torch.Tensor:
     if uh.shape[-1] < k:
         uh = torch.nn.functional.pad(uh, (0, k - uh.shape[-1]))
     _, P = _cheb_np(gt, n)
-    return torch.einsum("nj,...jk->...nk", _tmat(P, u).to(uh.dtype), uh[..., :k])
+    return cheb_apply(P, uh[..., :k])
 
 
 def cheb_eval(c: torch.Tensor, t: torch.Tensor | np.ndarray, T: float = 1.0) -> torch.Tensor:
     """Evaluate the Chebyshev direction at times ``t`` ``(M,)`` in ``[0, T]``: ``(..., N, K) -> (..., M, K)``."""
     s = np.clip(2.0 * np.asarray(t, dtype=np.float64) / T - 1.0, -1.0, 1.0)
-    V = np.cos(np.outer(np.arccos(s), np.arange(c.shape[-2])))
-    return torch.einsum("mn,...nk->...mk", _tmat(V, c).to(c.dtype), c)
+    return cheb_apply(np.cos(np.outer(np.arccos(s), np.arange(c.shape[-2]))), c)
 
 
 class NSMChebFourier(nn.Module):
