@@ -180,15 +180,26 @@ class Interval(Box):
 
 
 class Ball(AbstractDomain):
-    """Closed ball ``|x - center| <= radius`` in R^d (``Disk`` for d = 2)."""
+    """Closed ball ``|x - center| <= radius`` in R^d (``Disk`` for d = 2).
 
-    def __init__(self, center: Sequence[float], radius: float, names: Sequence[str] | None = None):
+    ``radial``: how interior points are spread along the radius: ``"volume"`` (default; uniform in the
+    ball, ``r = R u^(1/d)``) or ``"uniform"`` (``r = R u``, uniform radius and direction, density
+    ``~ |x - center|^(1 - d)``; the high-dimensional PINN papers' sampling, which keeps points off the sphere).
+    """
+
+    RADIAL = ("volume", "uniform")
+
+    def __init__(self, center: Sequence[float], radius: float, names: Sequence[str] | None = None,
+                 radial: str = "volume"):
         self.center = [float(c) for c in center]
         if not self.center:
             raise ValueError("ball center must have at least one coordinate")
         if not (math.isfinite(radius) and radius > 0):
             raise ValueError(f"ball radius must be positive and finite, got {radius}")
+        if radial not in self.RADIAL:
+            raise ValueError(f"ball radial sampling must be one of {', '.join(self.RADIAL)}, got {radial!r}")
         self.radius = float(radius)
+        self.radial = radial
         self.names = _names(names, len(self.center))
 
     @property
@@ -209,7 +220,7 @@ class Ball(AbstractDomain):
 
     def sample_interior(self, n, *, method="uniform", generator=None, device=None, dtype=torch.float32):
         u = unit_cube(n, self.dim + 1, method=method, generator=generator, device=device, dtype=dtype)
-        r = self.radius * u[:, -1:] ** (1.0 / self.dim)
+        r = self.radius * (u[:, -1:] if self.radial == "uniform" else u[:, -1:] ** (1.0 / self.dim))
         return self._c(u) + r * self._directions(u[:, :-1])
 
     def sample_boundary(self, n, *, method="uniform", generator=None, device=None, dtype=torch.float32):
@@ -218,7 +229,8 @@ class Ball(AbstractDomain):
         return self._c(u) + self.radius * nrm, nrm
 
     def describe(self):
-        return {"type": "Ball", "names": list(self.names), "center": self.center, "radius": self.radius}
+        out = {"type": "Ball", "names": list(self.names), "center": self.center, "radius": self.radius}
+        return out if self.radial == "volume" else {**out, "radial": self.radial}
 
 
 def Disk(center=(0.0, 0.0), radius: float = 1.0, names=("x", "y")) -> Ball:

@@ -56,7 +56,6 @@ import torch
 from pde.conditions import Dirichlet, Neumann
 from pde.domain import Ball
 from pde.problem import AbstractProblem
-from pde.sampling import unit_cube
 
 __all__ = ["InseparablePoisson", "InseparableAllenCahn", "InseparableSineGordon", "BiharmonicBall", "biharmonic"]
 
@@ -71,18 +70,6 @@ def biharmonic(d, fld: str = "u"):
 def _ball_transform(points, raw):
     """``(1 - |x|^2) raw``: zero on the unit sphere."""
     return (1 - (points * points).sum(dim=1, keepdim=True)) * raw
-
-
-class _RadiusUniformBall(Ball):
-    """A :class:`~pde.domain.Ball` whose interior points have a uniform direction and a radius
-    uniform in ``[0, radius]`` (density ``~ |x|^{1-d}``, the STDE/SDGD papers' sampling)."""
-
-    def sample_interior(self, n, *, method="uniform", generator=None, device=None, dtype=torch.float32):
-        u = unit_cube(n, self.dim + 1, method=method, generator=generator, device=device, dtype=dtype)
-        return self._c(u) + self.radius * u[:, -1:] * self._directions(u[:, :-1])
-
-    def describe(self):
-        return {**super().describe(), "interior": "radius-uniform"}
 
 
 @dataclass
@@ -112,8 +99,7 @@ class _Inseparable(AbstractProblem):
 
     @property
     def domain(self):
-        cls = _RadiusUniformBall if self.sampling == "radius" else Ball
-        return cls([0.0] * self.dim, 1.0)
+        return Ball([0.0] * self.dim, 1.0, radial="uniform" if self.sampling == "radius" else "volume")
 
     def conditions(self):
         return [Dirichlet(0.0)]

@@ -91,3 +91,18 @@ def test_space_time():
     assert (xb[:, 0].abs() == 1).all() and (n[:, 1] == 0).all()
     xi = st.sample_interior(50, method="sobol", generator=g)
     assert st.inside(xi).all() and (xi[:, 1] <= 2).all()
+
+
+def test_ball_radial_sampling_options():
+    g = torch.Generator().manual_seed(0)
+    vol = Ball([0.0] * 50, 2.0).sample_interior(4000, generator=g)
+    uni = Ball([0.0] * 50, 2.0, radial="uniform").sample_interior(4000, generator=g)
+    r_vol, r_uni = vol.norm(dim=1) / 2, uni.norm(dim=1) / 2
+    assert r_vol.min() > 0.8 and r_vol.max() <= 1 + 1e-6  # volume-uniform in d = 50: near the sphere
+    # uniform radius: quartiles 0.25 / 0.5 / 0.75 (4000 draws: standard error about 0.007)
+    q = torch.quantile(r_uni, torch.tensor([0.25, 0.5, 0.75]))
+    assert torch.allclose(q, torch.tensor([0.25, 0.5, 0.75]), atol=0.03)
+    assert Ball([0.0] * 3, 1.0, radial="uniform").describe()["radial"] == "uniform"
+    assert "radial" not in Ball([0.0] * 3, 1.0).describe()
+    with pytest.raises(ValueError, match="radial sampling must be one of"):
+        Ball([0.0], 1.0, radial="shell")
