@@ -28,7 +28,10 @@ distance ("pushes the residual profile toward uniform"). Implementation here:
 * Non-box domains: the flow lives on the bounding box; draws outside the domain are rejected.
 
 Options: ``n`` (1000), ``update_every`` (500), ``flow_steps`` (100), ``flow_lr`` (1e-3), ``beta`` (0.01),
-``mix`` (0.5), ``n_layers`` (6), ``hidden`` (32), ``n_penalty`` (1000), ``ratio_clip`` (20), ``chunk`` (16384).
+``mix`` (0.5), ``n_layers`` (6), ``hidden`` (32), ``n_penalty`` (1000), ``ratio_clip`` (20), ``chunk`` (16384),
+``base`` (``"logistic"``: the flow starts uniform; ``"gaussian"``: KRnet's Gaussian prior, the flow starts
+concentrated about the centre of the box, as in the paper) and ``base_scale`` (1, its standard deviation in
+logit space).
 The paper's exact sizes are not all reproduced here; see the project report.
 """
 
@@ -36,7 +39,7 @@ from __future__ import annotations
 
 import torch
 
-from ._common import StatefulSampler, as_float, as_int, residual_in_chunks
+from ._common import StatefulSampler, as_choice, as_float, as_int, residual_in_chunks
 from .flow import CouplingFlow
 
 __all__ = ["AAS"]
@@ -50,7 +53,7 @@ class AAS(StatefulSampler):
 
     def __init__(self, n: int = 1000, update_every: int = 500, flow_steps: int = 100, flow_lr: float = 1e-3,
                  beta: float = 0.01, mix: float = 0.5, n_layers: int = 6, hidden: int = 32, n_penalty: int = 1000,
-                 ratio_clip: float = 20.0, chunk: int = 16384):
+                 ratio_clip: float = 20.0, chunk: int = 16384, base: str = "logistic", base_scale: float = 1.0):
         super().__init__(as_int("n", n, minimum=2), as_int("update_every", update_every, minimum=0))
         self.flow_steps = as_int("flow_steps", flow_steps, minimum=0)
         self.flow_lr = as_float("flow_lr", flow_lr, minimum=0.0, strict=True)
@@ -63,6 +66,8 @@ class AAS(StatefulSampler):
         self.n_penalty = as_int("n_penalty", n_penalty, minimum=1)
         self.ratio_clip = as_float("ratio_clip", ratio_clip, minimum=1.0)
         self.chunk = as_int("chunk", chunk, minimum=1)
+        self.base = as_choice("base", base, ("logistic", "gaussian"))
+        self.base_scale = as_float("base_scale", base_scale, minimum=0.0, strict=True)
         self.n_uniform = int(round(self.mix * self.n))
         self.flow: CouplingFlow | None = None
         self.optimizer: torch.optim.Adam | None = None
@@ -115,7 +120,8 @@ class AAS(StatefulSampler):
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator, device=generator.device))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.flow = CouplingFlow(domain.dim, self.n_layers, self.hidden).to(self.device)
+            self.flow = CouplingFlow(domain.dim, self.n_layers, self.hidden, base=self.base,
+                                     base_scale=self.base_scale).to(self.device)
         self.optimizer = torch.optim.Adam(self.flow.parameters(), lr=self.flow_lr)
         self._points = self._draw_training_set()
         self._residual = None
@@ -189,4 +195,4 @@ class AAS(StatefulSampler):
     def describe(self):
         return {**super().describe(), "flow_steps": self.flow_steps, "flow_lr": self.flow_lr, "beta": self.beta,
                 "mix": self.mix, "n_layers": self.n_layers, "hidden": self.hidden, "n_penalty": self.n_penalty,
-                "ratio_clip": self.ratio_clip}
+                "ratio_clip": self.ratio_clip, "base": self.base, "base_scale": self.base_scale}

@@ -10,9 +10,10 @@ R3 (population ``P`` of fixed size ``n``, updated every ``update_every`` steps, 
   ``fitness="squared"`` uses ``r^2`` instead);
 * **retain** ``P_r = {x in P : F(x) > tau}`` with ``tau = mean_{x in P} F(x)``;
 * **release** the others and **resample** ``n - |P_r|`` points uniformly from the domain;
-* ``P <- P_r  ∪  P_s`` (retained first).
+* ``P <- P_r  ∪  P_s`` (each released slot gets a fresh point, so the retained points keep their slots).
 
-It reuses the residuals the training loop already computed: no extra forward pass, O(n) work.
+It reuses the residuals the training loop already computed: no extra forward pass, O(n) work, and no
+host-device synchronisation (the shift of causal R3 also stays a device tensor).
 
 Causal R3 (time-dependent domains, time is the last coordinate, ``t̂ = (t - t0) / (t1 - t0)``):
 
@@ -29,8 +30,6 @@ Defaults (reference code, convection): ``beta=-0.5, alpha=5, gate="tanh", beta_l
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 
@@ -51,7 +50,7 @@ class R3(StatefulSampler):
     def __init__(self, n: int = 1000, update_every: int = 1, fitness: str = "abs"):
         super().__init__(as_int("n", n, minimum=1), as_int("update_every", update_every, minimum=0))
         self.fitness = as_choice("fitness", fitness, ("abs", "squared"))
-        self.last_retained = 0
+        self._retained: torch.Tensor | None = None
 
     def _fitness(self, points: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         return residual.clamp_min(0).sqrt() if self.fitness == "abs" else residual
@@ -62,17 +61,25 @@ class R3(StatefulSampler):
         return f > f.mean()
 
     def update(self, step, points, residual):
+        """Retain the points above the mean fitness in place; replace the others by fresh uniform draws.
+
+        No host synchronisation: ``n`` uniform candidates are drawn and ``torch.where`` picks, per slot, the
+        retained point or the fresh one (the population keeps its size and its slots), so the update stays on
+        the device inside a CUDA training loop. ``last_retained`` is read lazily.
+        """
         residual = check_residual(points, residual)
-        points = points.detach()
+        points = points.detach().to(self.device, self.dtype)
+        residual = residual.to(self.device)
         keep = self.retain_mask(points, residual)
-        k = int(keep.sum())
-        self.last_retained = k
-        new = self._uniform(self.n - k)
-        self._points = torch.cat([points[keep].to(self.device, self.dtype), new], dim=0)
-        self._residual = torch.cat([residual[keep].to(self.device),
-                                    torch.full((self.n - k,), float("nan"), device=self.device,
-                                               dtype=residual.dtype)])
+        self._retained = keep.sum()
+        self._points = torch.where(keep[:, None], points, self._uniform(self.n))
+        self._residual = torch.where(keep, residual, torch.full_like(residual, float("nan")))
         self._after_update(points, residual)
+
+    @property
+    def last_retained(self) -> int:
+        """Number of points retained by the last update (reading it synchronises with the device)."""
+        return int(self._retained) if self._retained is not None else 0
 
     def _after_update(self, points, residual):
         pass
@@ -100,7 +107,7 @@ class CausalR3(R3):
         super().__init__(n, update_every, fitness)
         self.gated_input = as_bool("gated_input", gated_input)
         self.beta0 = as_float("beta", beta)
-        self.beta = self.beta0
+        self._beta = torch.tensor(self.beta0, dtype=torch.float64)
         self.alpha = as_float("alpha", alpha, minimum=0.0, strict=True)
         self.gate_type = as_choice("gate", gate, ("tanh", "sigmoid", "relu_tanh"))
         self.beta_lr = as_float("beta_lr", beta_lr, minimum=0.0)
@@ -112,12 +119,21 @@ class CausalR3(R3):
             raise ValueError(f"causal_r3 needs a time-dependent domain (SpaceTime); got {type(domain).__name__} "
                              f"with coordinates {', '.join(domain.names)}; use sampler r3")
         super().setup(domain, generator=generator, device=device, dtype=dtype)
-        self.beta = self.beta0
+        self._beta = torch.tensor(self.beta0, dtype=torch.float64, device=self.device)
+
+    @property
+    def beta(self) -> float:
+        """Current gate shift (reading it synchronises with the device)."""
+        return float(self._beta)
+
+    @beta.setter
+    def beta(self, value: float) -> None:
+        self._beta = torch.tensor(float(value), dtype=torch.float64, device=self._beta.device)
 
     def gate(self, t: torch.Tensor) -> torch.Tensor:
         """Causal gate ``g(t)`` in [0, 1] for times ``t`` ``(n,)``."""
         t0, t1 = self.domain.t0, self.domain.t1
-        z = self.alpha * ((t - t0) / (t1 - t0) - self.beta)
+        z = self.alpha * ((t - t0) / (t1 - t0) - self._beta.to(t.device, t.dtype))
         if self.gate_type == "tanh":
             return 0.5 * (1.0 - torch.tanh(z))
         if self.gate_type == "sigmoid":
@@ -145,15 +161,15 @@ class CausalR3(R3):
 
     def _after_update(self, points, residual):
         gated = self._gated(points, residual)
-        g = math.exp(-self.tol * float(gated.mean()))
-        self.beta += self.beta_lr * min(g, self.grad_clip)
+        g = torch.exp(-self.tol * gated.mean().to(torch.float64)).clamp(max=self.grad_clip)
+        self._beta = self._beta + self.beta_lr * g
 
     def _extra_state(self):
-        return {"beta": torch.tensor(self.beta, dtype=torch.float64)}
+        return {"beta": self._beta.detach().clone()}
 
     def _load_extra_state(self, state):
         if "beta" in state:
-            self.beta = float(state["beta"])
+            self._beta = state["beta"].to(torch.float64).to(self._beta.device).clone()
 
     def describe(self):
         return {**super().describe(), "beta": self.beta0, "alpha": self.alpha,

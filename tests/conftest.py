@@ -1,5 +1,6 @@
-"""Shared test setup: fixed seeds, one thread per test process, CUDA parametrisation."""
+"""Shared test setup: fixed seeds, one thread per test process, CUDA parametrisation, a host-read trap."""
 
+import contextlib
 
 import numpy as np
 import pytest
@@ -39,3 +40,31 @@ def h5_roundtrip(tmp_path):
             return read_value(f["v"])
 
     return roundtrip
+
+
+HOST_READS = ("item", "__bool__", "__float__", "__int__", "__index__", "tolist", "cpu", "numpy")
+
+
+@contextlib.contextmanager
+def _no_host_reads():
+    """Make every tensor-to-host conversion raise (restored afterwards)."""
+    saved = {name: getattr(torch.Tensor, name) for name in HOST_READS}
+
+    def forbid(name):
+        def raiser(self, *a, **k):
+            raise AssertionError(f"host synchronisation: Tensor.{name}")
+        return raiser
+
+    try:
+        for name in HOST_READS:
+            setattr(torch.Tensor, name, forbid(name))
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(torch.Tensor, name, fn)
+
+
+@pytest.fixture
+def no_host_reads():
+    """Context manager factory: inside ``with no_host_reads():`` any tensor-to-host read raises AssertionError."""
+    return _no_host_reads

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import shutil
@@ -108,29 +107,7 @@ def test_triangular_solves_are_the_two_loop_recursion(iterations):
     torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12 * float(want.abs().max()))
 
 
-# -- no host synchronisation ---------------------------------------------------------------------
-HOST_READS = ("item", "__bool__", "__float__", "__int__", "__index__", "tolist", "cpu", "numpy")
-
-
-@contextlib.contextmanager
-def no_host_reads():
-    """Make every tensor-to-host conversion raise (restored afterwards)."""
-    saved = {name: getattr(torch.Tensor, name) for name in HOST_READS}
-
-    def forbid(name):
-        def raiser(self, *a, **k):
-            raise AssertionError(f"host synchronisation: Tensor.{name}")
-        return raiser
-
-    try:
-        for name in HOST_READS:
-            setattr(torch.Tensor, name, forbid(name))
-        yield
-    finally:
-        for name, fn in saved.items():
-            setattr(torch.Tensor, name, fn)
-
-
+# -- no host synchronisation (trap: the no_host_reads fixture of conftest.py) ------------------------
 def regression(dtype=torch.float64, device="cpu", seed=1):
     """A small tanh network on fixed data: ``(model, closure factory)``."""
     g = torch.Generator().manual_seed(0)
@@ -150,7 +127,7 @@ def regression(dtype=torch.float64, device="cpu", seed=1):
     return net, make_closure
 
 
-def test_step_reads_nothing_on_the_host():
+def test_step_reads_nothing_on_the_host(no_host_reads):
     net, make_closure = regression()
     opt = DeviceLBFGS(net.parameters(), max_iter=25, history_size=5)
     closure = make_closure(opt)

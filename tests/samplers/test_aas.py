@@ -8,9 +8,9 @@ from pde import Box
 from samplers import AAS, CouplingFlow
 
 
-def _random_flow(d, seed=0, std=0.3):
+def _random_flow(d, seed=0, std=0.3, **kw):
     torch.manual_seed(seed)
-    f = CouplingFlow(d).double()
+    f = CouplingFlow(d, **kw).double()
     for layer in f.layers:
         torch.nn.init.normal_(layer.net[-1].weight, std=std)
         torch.nn.init.normal_(layer.net[-1].bias, std=std)
@@ -32,6 +32,40 @@ def test_flow_density_integrates_to_one_2d():
     with torch.no_grad():
         lp = f.log_prob_logit(y) + (-softplus(y) - softplus(-y)).sum(1)
     assert abs(float(lp.exp().sum()) * h * h - 1.0) < 2e-3
+
+
+@pytest.mark.parametrize("scale", [0.7, 1.5])
+def test_gaussian_base_flow_integrates_to_one_and_matches_its_closed_form_at_start(scale):
+    # at initialisation (identity couplings) u = sigmoid(z), z ~ N(0, s^2): p(u) = N(logit u; 0, s^2) / (u (1 - u))
+    f0 = CouplingFlow(2, base="gaussian", base_scale=scale).double()
+    u = torch.rand(50, 2, dtype=torch.float64) * 0.98 + 0.01
+    z = torch.logit(u)
+    expect = (-0.5 * (z / scale) ** 2 - math.log(scale * math.sqrt(2 * math.pi)) - torch.log(u * (1 - u))).sum(1)
+    with torch.no_grad():
+        assert torch.allclose(f0.log_prob(u), expect, atol=1e-10)
+    f = _random_flow(2, seed=3, base="gaussian", base_scale=scale)
+    h = 0.1
+    a = torch.arange(-30, 30, h, dtype=torch.float64) + h / 2
+    y = torch.stack(torch.meshgrid(a, a, indexing="ij"), -1).reshape(-1, 2)
+    with torch.no_grad():
+        lp = f.log_prob_logit(y) + (-softplus(y) - softplus(-y)).sum(1)
+    assert abs(float(lp.exp().sum()) * h * h - 1.0) < 2e-3
+    u, lp_fwd = f.sample(30, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.allclose(f.log_prob(u), lp_fwd, atol=1e-6)
+
+
+def test_gaussian_base_starts_centred_and_bad_base_is_refused():
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        u, _ = CouplingFlow(10, base="gaussian").sample(4000, g)
+    assert abs(float(u.std()) - 0.21) < 0.02 and abs(float(u.mean()) - 0.5) < 0.01
+    with pytest.raises(ValueError, match="base"):
+        CouplingFlow(2, base="normal")
+    with pytest.raises(ValueError, match="base_scale"):
+        CouplingFlow(2, base="gaussian", base_scale=0.0)
+    with pytest.raises(ValueError, match="base"):
+        AAS(base="cauchy")
 
 
 def test_flow_log_density_change_of_variables():

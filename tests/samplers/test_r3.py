@@ -20,14 +20,16 @@ def test_r3_keeps_exactly_points_above_mean_and_resamples_rest():
     q = s.points()
     assert q.shape == (100, 2)
     assert s.last_retained == 10
-    assert torch.equal(q[:10], p[hot])  # retained, in order, first
+    assert torch.equal(q[hot], p[hot])  # retained points keep their slots
+    cold = torch.ones(100, dtype=torch.bool)
+    cold[hot] = False
     assert dom.inside(q).all()
     # the released points are fresh draws, none equal to an old point
     old = {tuple(r) for r in p.tolist()}
-    assert all(tuple(r) not in old for r in q[10:].tolist())
+    assert all(tuple(r) not in old for r in q[cold].tolist())
     snap = s.snapshot()
-    assert torch.equal(snap["residual"][:10], torch.full((10,), 25.0))
-    assert torch.isnan(snap["residual"][10:]).all()
+    assert torch.equal(snap["residual"][hot], torch.full((10,), 25.0))
+    assert torch.isnan(snap["residual"][cold]).all()
 
 
 def test_r3_threshold_is_on_abs_residual_not_square():
@@ -49,6 +51,21 @@ def test_r3_uniform_residual_releases_all():
     p = s.points().clone()
     s.update(1, p, torch.ones(20))
     assert s.last_retained == 0 and not torch.equal(p, s.points())
+
+
+@pytest.mark.parametrize("cls", [R3, CausalR3])
+def test_update_reads_nothing_on_the_host(cls, no_host_reads):
+    s = cls(n=64)
+    s.setup(SpaceTime(Interval(0, 1.0), TimeInterval(0, 1.0)), generator=torch.Generator().manual_seed(0))
+    p = s.points().clone()
+    res = torch.rand(64) ** 4
+    with no_host_reads():
+        for step in range(3):
+            s.update(step, s.points(), res)
+    assert 0 < s.last_retained < 64 and s.points().shape == (64, 2)
+    assert not torch.equal(p, s.points())
+    if cls is CausalR3:
+        assert s.beta > -0.5
 
 
 def _causal(**kw):
