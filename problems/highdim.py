@@ -41,7 +41,12 @@ Checked against the official STDE code (github.com/sail-sg/stde, read in the for
   solution does not solve the three-body PDE. Here ``g`` is the exact operator applied to
   ``u`` for both bodies, so :meth:`exact` is the solution.
 * The coefficients there come from ``np.random.randn`` (unseeded in the STDE entry point);
-  here from a seeded ``torch.Generator``: same distribution, other values.
+  here from a seeded ``torch.Generator``: same distribution, other values. The relative error
+  depends strongly on the draw: near the centre the solution is about ``sin(1) sum c_i`` plus a
+  linear part, so a draw with small ``|sum c_i|`` leaves little constant part and its nonlinear
+  remainder is a large share of the norm. ``seed=0`` at ``dim=100`` is such a draw
+  (``sum c_i = -0.28``; the best fit by ``(1 - |x|^2)(a + b . x)`` leaves 8.5e-2 against a median
+  of 6.2e-3 over seeds 0-19), so compare errors over several seeds.
 * The relative L2 error there is ``||u - u*|| / ||u*||`` over the test points, which is what
   ``rel_l2`` against :meth:`reference` computes.
 """
