@@ -123,6 +123,12 @@ def cmd_solve(args) -> int:
 
     cls = registry.lookup("problem", args.problem)
     prob_kw, samp_kw, model_kw, sets, eng_kw = parse_sets(args.set or [], cls)
+    for key in ("steps", "lbfgs_steps"):  # --set steps=N is the same as --steps N
+        if key in sets:
+            flag = getattr(args, key)
+            if flag is not None and flag != sets[key]:
+                raise UsageError(f"--{key.replace('_', '-')} {flag} and --set {key}={sets[key]} disagree; give one")
+            setattr(args, key, sets.pop(key))
     problem = _construct("problem", cls, prob_kw)
     model = None
     if args.model or model_kw:

@@ -53,6 +53,23 @@ def test_solve_small_run_prints_error(capsys, tmp_path):
     assert out_file.exists()
 
 
+def test_set_steps_is_the_same_as_the_flag_and_a_conflict_is_refused(capsys, tmp_path):
+    out_file = tmp_path / "heat.h5"
+    code, out, err = run_cli(["solve", "heat", "--set", "steps=12", "--set", "lbfgs_steps=0", "--device", "cpu",
+                              "--quiet", "--out", str(out_file), "--set", "n_interior=32",
+                              "--sampler", "aas", "--set", "sampler.base=gaussian",
+                              "--set", "sampler.update_every=5"], capsys)
+    assert code == 0, err
+    from pde.store import load
+
+    run = load(out_file)
+    assert run.config["settings"]["steps"] == 12 and run.config["settings"]["lbfgs_steps"] == 0
+    assert run.config["sampler"]["base"] == "gaussian"
+    code, _, err = run_cli(["solve", "heat", "--steps", "5", "--set", "steps=7", "--out", str(tmp_path / "x.h5")],
+                           capsys)
+    assert code == 2 and "disagree" in err
+
+
 def test_users_own_problem_class_from_a_file(capsys, tmp_path):
     src = tmp_path / "myproblem.py"
     src.write_text(textwrap.dedent('''
