@@ -38,19 +38,19 @@ def make_sampler(name: str, n: int, update_every_rad: int):
 
 
 def run_one(beta: float, name: str, steps: int, n: int, seed: int, update_every_rad: int, compile_step: bool = False,
-            quiet: bool = True, init: str = "xavier_normal", raw_inputs: bool = False):
+            quiet: bool = True, init: str = "xavier_normal", raw_inputs: bool = False, decay_steps: int = 5000):
     sampler = make_sampler(name, n, update_every_rad)
     problem = Convection(beta=beta)
     t0 = time.perf_counter()
     model = MLP(width=50, depth=4, activation="tanh", init=init, normalize=not raw_inputs)
     run = solve(problem, model=model, sampler=sampler, steps=steps,
                 lbfgs_steps=0, hard=False, seed=seed, quiet=quiet, lr=1e-3, lr_schedule="exponential",
-                lr_decay=0.9, decay_steps=5000, n_initial=512, n_boundary=256,
+                lr_decay=0.9, decay_steps=decay_steps, n_initial=512, n_boundary=256,
                 weights={"ic": 100.0, "periodic_x": 100.0}, log_every=1000, compile=compile_step)
     wall = time.perf_counter() - t0
     out = {"beta": beta, "sampler": name, "steps": steps, "n": n, "seed": seed, "rel_l2": float(run.metrics["rel_l2"]),
            "wall_s": round(wall, 1), "ms_per_step": round(1000 * wall / steps, 2), "status": run.status,
-           "compile": compile_step, "init": init, "raw_inputs": raw_inputs}
+           "compile": compile_step, "init": init, "raw_inputs": raw_inputs, "decay_steps": decay_steps}
     if name == "causal_r3":
         out["gate_shift_final"] = round(sampler.beta, 4)
     return out
@@ -68,6 +68,8 @@ def main(argv=None):
     ap.add_argument("--progress", action="store_true", help="show the training progress lines")
     ap.add_argument("--init", default="xavier_normal", choices=["xavier_normal", "xavier_uniform", "torch"],
                     help="weight initialisation (the R3 reference code keeps torch's default: torch)")
+    ap.add_argument("--decay-steps", type=int, default=5000,
+                    help="learning rate x0.9 every this many steps (the paper: 5000)")
     ap.add_argument("--raw-inputs", action="store_true",
                     help="feed raw (x, t) to the network, as the R3 reference code does (default: scaled to [-1, 1])")
     args = ap.parse_args(argv)
@@ -76,7 +78,7 @@ def main(argv=None):
     for beta in args.beta:
         for name in args.samplers:
             r = run_one(beta, name, args.steps, args.n, args.seed, args.rad_every, args.compile,
-                        not args.progress, args.init, args.raw_inputs)
+                        not args.progress, args.init, args.raw_inputs, args.decay_steps)
             print(json.dumps(r), flush=True)
             results.append(r)
     return results
