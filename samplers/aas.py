@@ -66,7 +66,7 @@ class AAS(StatefulSampler):
         self.n_penalty = as_int("n_penalty", n_penalty, minimum=1)
         self.ratio_clip = as_float("ratio_clip", ratio_clip, minimum=1.0)
         self.chunk = as_int("chunk", chunk, minimum=1)
-        self.base = as_choice("base", base, ("logistic", "gaussian"))
+        self.base = as_choice("base", base, CouplingFlow.BASES)
         self.base_scale = as_float("base_scale", base_scale, minimum=0.0, strict=True)
         self.n_uniform = int(round(self.mix * self.n))
         self.flow: CouplingFlow | None = None

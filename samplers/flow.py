@@ -73,10 +73,12 @@ class CouplingFlow(nn.Module):
     ``sample(m, generator)`` -> ``(u, log_p)``; ``log_prob(u)`` -> ``(m,)``. See the module docstring.
     """
 
+    BASES = ("logistic", "gaussian")
+
     def __init__(self, dim: int, n_layers: int = 6, hidden: int = 32, s_max: float = 2.0, base: str = "logistic",
                  base_scale: float = 1.0):
         super().__init__()
-        if base not in ("logistic", "gaussian"):
+        if base not in self.BASES:
             raise ValueError(f"flow base must be 'logistic' or 'gaussian', got {base!r}")
         if not (base_scale > 0 and math.isfinite(base_scale)):
             raise ValueError(f"flow base_scale must be a positive number, got {base_scale}")

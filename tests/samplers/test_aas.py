@@ -17,6 +17,16 @@ def _random_flow(d, seed=0, std=0.3, **kw):
     return f
 
 
+def _mass_on_unit_square(f, h, half_width):
+    """Total probability of the 2-D flow ``f`` by midpoint quadrature in logit coordinates ``y`` (``u = sigmoid(y)``),
+    where the integrand is smooth with exponential tails, over ``[-half_width, half_width]^2``."""
+    a = torch.arange(-half_width, half_width, h, dtype=torch.float64) + h / 2
+    y = torch.stack(torch.meshgrid(a, a, indexing="ij"), -1).reshape(-1, 2)
+    with torch.no_grad():
+        lp = f.log_prob_logit(y) + (-softplus(y) - softplus(-y)).sum(1)
+    return float(lp.exp().sum()) * h * h
+
+
 def test_flow_starts_uniform():
     f = CouplingFlow(3).double()
     u = torch.rand(100, 3, dtype=torch.float64)
@@ -24,14 +34,7 @@ def test_flow_starts_uniform():
 
 
 def test_flow_density_integrates_to_one_2d():
-    f = _random_flow(2)
-    # quadrature in logit coordinates y (u = sigmoid(y)), where the integrand is smooth with exponential tails
-    h = 0.15
-    a = torch.arange(-25, 25, h, dtype=torch.float64) + h / 2
-    y = torch.stack(torch.meshgrid(a, a, indexing="ij"), -1).reshape(-1, 2)
-    with torch.no_grad():
-        lp = f.log_prob_logit(y) + (-softplus(y) - softplus(-y)).sum(1)
-    assert abs(float(lp.exp().sum()) * h * h - 1.0) < 2e-3
+    assert abs(_mass_on_unit_square(_random_flow(2), 0.15, 25) - 1.0) < 2e-3
 
 
 @pytest.mark.parametrize("scale", [0.7, 1.5])
@@ -44,12 +47,7 @@ def test_gaussian_base_flow_integrates_to_one_and_matches_its_closed_form_at_sta
     with torch.no_grad():
         assert torch.allclose(f0.log_prob(u), expect, atol=1e-10)
     f = _random_flow(2, seed=3, base="gaussian", base_scale=scale)
-    h = 0.1
-    a = torch.arange(-30, 30, h, dtype=torch.float64) + h / 2
-    y = torch.stack(torch.meshgrid(a, a, indexing="ij"), -1).reshape(-1, 2)
-    with torch.no_grad():
-        lp = f.log_prob_logit(y) + (-softplus(y) - softplus(-y)).sum(1)
-    assert abs(float(lp.exp().sum()) * h * h - 1.0) < 2e-3
+    assert abs(_mass_on_unit_square(f, 0.1, 30) - 1.0) < 2e-3
     u, lp_fwd = f.sample(30, torch.Generator().manual_seed(1))
     with torch.no_grad():
         assert torch.allclose(f.log_prob(u), lp_fwd, atol=1e-6)
