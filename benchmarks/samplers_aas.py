@@ -17,7 +17,7 @@ Both samplers get the same network, number of points and Adam steps; AAS adds it
 (``update_every`` PINN steps between them, ``flow_steps`` flow steps each). ``uniform`` keeps its points fixed,
 ``uniform_redraw`` redraws them every ``update_every`` steps, as often as AAS renews its training set.
 
-    OMP_NUM_THREADS=1 python benchmarks/samplers_aas.py --dim 2 --steps 10000 --plot aas_points.png
+    OMP_NUM_THREADS=1 python benchmarks/samplers_aas.py --dim 2 --steps 20000 --bc-weight 100 --plot aas_points.png
     OMP_NUM_THREADS=1 python benchmarks/samplers_aas.py --dim 10 --a 2 --center 0 --steps 8000 --engine taylor
 """
 
@@ -75,7 +75,7 @@ class PeakPoisson(AbstractProblem):
         return [Dirichlet(lambda p: self.exact(p)[:, 0])]
 
 
-def run_one(name, dim, a, steps, n, seed, aas_opts, center=0.5, engine="autograd", progress=False):
+def run_one(name, dim, a, steps, n, seed, aas_opts, center=0.5, engine="autograd", progress=False, bc_weight=1.0):
     if name == "uniform":
         sampler = Uniform(n=n)
     elif name == "uniform_redraw":  # fresh uniform points as often as AAS redraws its training set
@@ -86,10 +86,11 @@ def run_one(name, dim, a, steps, n, seed, aas_opts, center=0.5, engine="autograd
     run = solve(PeakPoisson(d=dim, a=a, center=center), model=MLP(width=64, depth=4, activation="tanh"),
                 sampler=sampler, engine=engine, steps=steps, lbfgs_steps=0, seed=seed, quiet=not progress, lr=1e-3,
                 lr_schedule="exponential", lr_decay=0.9, decay_steps=1000, n_boundary=400 if dim == 2 else 2000,
-                log_every=500)
+                log_every=500, weights={"bc": bc_weight})
     wall = time.perf_counter() - t0
     res = {"dim": dim, "a": a, "center": center, "sampler": name, "steps": steps, "n": n, "seed": seed,
-           "engine": engine, "rel_l2": float(run.metrics["rel_l2"]), "wall_s": round(wall, 1), "status": run.status}
+           "engine": engine, "bc_weight": bc_weight, "rel_l2": float(run.metrics["rel_l2"]), "wall_s": round(wall, 1),
+           "status": run.status}
     return res, sampler
 
 
@@ -123,6 +124,7 @@ def main(argv=None):
     ap.add_argument("--center", type=float, default=None,
                     help="peak centre coordinate c, x0 = (c, ..., c) (default 0.5 in 2-D, 0 otherwise)")
     ap.add_argument("--engine", default="autograd", choices=["autograd", "taylor"])
+    ap.add_argument("--bc-weight", type=float, default=1.0, help="weight of the Dirichlet loss term (default 1)")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--plot", default=None)
     args = ap.parse_args(argv)
@@ -137,7 +139,7 @@ def main(argv=None):
     done = {}
     for name in args.samplers:
         res, s = run_one(name, args.dim, a, args.steps, args.n, args.seed, aas_opts, center, args.engine,
-                         args.progress)
+                         args.progress, args.bc_weight)
         if name == "aas":
             res["aas"] = aas_opts
         print(json.dumps(res), flush=True)

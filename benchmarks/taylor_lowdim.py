@@ -44,13 +44,13 @@ def plan(residual, pts):
     return rec.requests
 
 
-def step_fn(engine, net, opt, residual, pts, requests, compiled=False):
+def step_fn(engine, net, opt, residual, pts, requests, compiled=False, mode="default"):
     def loss_fn():
         d = engine.derivatives(net, pts, ("x", "t"), ("u",), requests=requests)
         return residual(d).pow(2).mean()
 
     if compiled:
-        loss_fn = torch.compile(loss_fn)
+        loss_fn = torch.compile(loss_fn, mode=mode)
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -89,9 +89,11 @@ def main(argv=None):
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--compile-mode", default="default", choices=["default", "max-autotune-no-cudagraphs"],
+                    help="torch.compile mode of the taylor+compile row (max-autotune: GEMM templates, fused epilogues)")
     args = ap.parse_args(argv)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, points {args.points}, "
-          f"MLP 2-{args.width}x{args.depth}-1 tanh, float32")
+          f"MLP 2-{args.width}x{args.depth}-1 tanh, float32, compile mode {args.compile_mode}")
     for name, residual in RESIDUALS.items():
         g = torch.Generator().manual_seed(args.seed)
         pts = torch.rand(args.points, 2, generator=g) * torch.tensor([2.0, 1.0]) - torch.tensor([1.0, 0.0])
@@ -113,7 +115,7 @@ def main(argv=None):
             torch.manual_seed(args.seed)
             net = mlp(args.width, args.depth, torch.float32)
             opt = torch.optim.Adam(net.parameters(), 1e-3, **({"fused": True} if compiled else {}))
-            step = step_fn(eng, net, opt, residual, pts, reqs, compiled)
+            step = step_fn(eng, net, opt, residual, pts, reqs, compiled, args.compile_mode)
             t, _ = measure(step, args.steps)
             mem = peak_rss_of(step)
             res[label] = (t, mem)
