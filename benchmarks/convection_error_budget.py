@@ -26,6 +26,10 @@ import torch
 from pde.store import load
 
 
+def rms(a: torch.Tensor) -> float:
+    return float(a.pow(2).mean().sqrt())
+
+
 def budget(path: str, nx: int = 512, nt: int = 401) -> dict:
     run = load(path, device="cpu")
     beta = float(run.problem.beta)
@@ -41,11 +45,10 @@ def budget(path: str, nx: int = 512, nt: int = 401) -> dict:
     exact = torch.sin(X - beta * T)
     e = u - exact
     m = u[0] - u[-1]  # periodic mismatch per time, (nt,)
-    # mismatch summed at the crossing times of a characteristic that ends on x = 0 at t = 1, and its rms over x0
-    # (the characteristic through (0, 1) meets x = 0 every 2 pi / beta in time)
+    # mismatch summed at the crossing times of the characteristic that ends on x = 0 at t = 1
+    # (it meets x = 0 every 2 pi / beta in time)
     crossings = np.arange(1.0, 0.0, -2 * math.pi / beta)
     m_sum = float(np.interp(crossings, t.numpy(), m.numpy()).sum())
-    rms = lambda a: float(a.pow(2).mean().sqrt())  # noqa: E731
     return {
         "run": path, "beta": beta, "rel_l2": float(e.norm() / exact.norm()), "error_rms": rms(e),
         "residual_rms": rms(r), "residual_max": float(r.abs().max()),

@@ -97,12 +97,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     results = []
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
     for beta in args.beta:
         for name in args.samplers:
-            out = None
-            if args.out:
-                Path(args.out).mkdir(parents=True, exist_ok=True)
-                out = str(Path(args.out) / f"convection_beta{beta:g}_{name}_seed{args.seed}.h5")
+            out = str(Path(args.out) / f"convection_beta{beta:g}_{name}_seed{args.seed}.h5") if args.out else None
             r = run_one(beta, name, args.steps, args.n, args.seed, args.rad_every, args.compile,
                         not args.progress, args.init, args.raw_inputs, args.decay_steps, args.periodic, out,
                         args.resample_conditions)

@@ -79,7 +79,7 @@ class CouplingFlow(nn.Module):
                  base_scale: float = 1.0):
         super().__init__()
         if base not in self.BASES:
-            raise ValueError(f"flow base must be 'logistic' or 'gaussian', got {base!r}")
+            raise ValueError(f"flow base must be one of {', '.join(map(repr, self.BASES))}, got {base!r}")
         if not (base_scale > 0 and math.isfinite(base_scale)):
             raise ValueError(f"flow base_scale must be a positive number, got {base_scale}")
         self.dim = dim
