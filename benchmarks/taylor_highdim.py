@@ -83,7 +83,7 @@ def rss_mib():
 
 def run_one(method, dim, steps, n_points, n_dirs, seed, var_draws, exact_cols=None):
     torch.manual_seed(seed)
-    prob = InseparablePoisson(dim=dim, seed=seed)
+    prob = InseparablePoisson(d=dim, seed=seed)
     names = prob.domain.names
     gen = torch.Generator().manual_seed(seed)
     pts = prob.domain.sample_interior(n_points, generator=gen)

@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from .runfile import validate_command
+
 
 def _dataset(args) -> int:
     from . import generate_dataset
@@ -20,24 +22,59 @@ def _dataset(args) -> int:
     return 0
 
 
+def train_options(items: list[str] | None) -> tuple[dict, dict]:
+    """``--set NAME=VALUE`` items of ``pde train`` -> ``(train options, model options)``.
+
+    ``NAME`` is a keyword option of :func:`operators.train` (``lr``, ``batch_size``, ``schedule``, ...), typed
+    like its default; ``model.NAME`` a model option (``model.n_modes=12``), read as a Python literal. The
+    text is converted by the same function as ``pde solve --set`` (:func:`pde.cli._typed_options`).
+    """
+    import inspect
+
+    from pde.cli import UsageError, _typed_options
+
+    from . import train
+
+    params = inspect.signature(train).parameters
+    allowed = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n != "model_options"]
+    texts, model_texts = {}, {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key or key.endswith("."):
+            raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
+        if key.startswith("model."):
+            model_texts[key[6:]] = text
+        elif key in allowed:
+            texts[key] = text
+        else:
+            raise UsageError(f"unknown training option {key!r} for pde train; allowed: {', '.join(allowed)}, "
+                             "model.NAME")
+    return _typed_options("train", train, texts), _typed_options("model", lambda **kw: None, model_texts)
+
+
+def _deprecated_json(flag: str, text: str | None) -> dict:
+    if not text:
+        return {}
+    print(f"pde train: {flag} JSON is deprecated; use --set NAME=VALUE (model options: --set model.NAME=VALUE)",
+          file=sys.stderr)
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"{flag} {text!r}: expected a JSON object of NAME: VALUE")
+    return value
+
+
 def _train(args) -> int:
     from . import train
 
-    options = json.loads(args.options) if args.options else {}
-    model_options = json.loads(args.model_options) if args.model_options else None
+    options, model_options = train_options(getattr(args, "set", None))
+    options = {**_deprecated_json("--options", args.options), **options}
+    model_options = {**_deprecated_json("--model-options", args.model_options), **model_options} or None
     out = args.out or args.dataset.rsplit(".", 1)[0] + f"_{args.model}_run.h5"
     result = train(args.dataset, model=args.model, out=out, epochs=args.epochs, device=args.device,
                    quiet=args.quiet, model_options=model_options, **options)
     print(json.dumps({"run": out, **result.metrics}))
     return 0
-
-
-def _validate(args) -> int:
-    from . import validate
-
-    result = validate(args.run, device=args.device)
-    print(json.dumps(result))
-    return 0 if result["matches"] else 1
 
 
 def add_commands(subparsers) -> None:
@@ -60,8 +97,11 @@ def add_commands(subparsers) -> None:
     p.add_argument("--out", default=None)
     p.add_argument("--device", default=None)
     p.add_argument("--quiet", action="store_true")
-    p.add_argument("--options", default=None, help='JSON of train() options, e.g. {"batch_size": 20, "lr": 1e-3}')
-    p.add_argument("--model-options", default=None, help='JSON of model options, e.g. {"n_modes": 12}')
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="training option (lr, batch_size, schedule, loss, n_train, n_test, train_stride, "
+                        "physics_weight, checkpoint_every, seed, weight_decay); model.NAME for model options")
+    p.add_argument("--options", default=None, help="deprecated: JSON of train() options; use --set NAME=VALUE")
+    p.add_argument("--model-options", default=None, help="deprecated: JSON of model options; use --set model.NAME=V")
     p.set_defaults(func=_train)
 
     if "validate" in subparsers.choices:  # pde's own `validate` recognises operator runs and delegates here
@@ -69,7 +109,7 @@ def add_commands(subparsers) -> None:
     p = subparsers.add_parser("validate", help="re-evaluate an operator run file against its dataset")
     p.add_argument("run")
     p.add_argument("--device", default=None)
-    p.set_defaults(func=_validate)
+    p.set_defaults(func=validate_command)
 
 
 def _with_resolution(args):

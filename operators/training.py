@@ -5,24 +5,39 @@ last ``n_test`` test), optionally subsampled in space by ``train_stride``, fits 
 learning-rate schedule on a relative L2 or H1 loss (plus an optional Darcy physics residual), and
 evaluates (a) the test error at the training resolution, (b) zero-shot at the dataset's full resolution
 when ``train_stride > 1``, and (c) inference time per sample against the classical solver that made the
-data. Everything goes into one HDF5 run file (:mod:`operators.runfile`); :func:`validate` re-evaluates it.
+data. Everything goes into one pdekit run file (``kind = "operator"``, written atomically by :mod:`pde.store`
+through :mod:`operators.runfile`); :func:`train` returns a :class:`pde.run.Run`; :func:`validate` re-evaluates it.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import datetime
 import math
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
+
+from pde.run import Run
+from pde.solve import resolve_device
 
 from .datasets import load_pairs
 from .losses import H1Loss, LpLoss
 from .progress import Progress
 from .registry import build_model
-from .runfile import read_run, write_run
+from .runfile import write_operator_run
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+def _version() -> str:
+    from pde import __version__
+
+    return __version__
 
 
 class Normalized(nn.Module):
@@ -65,14 +80,8 @@ def make_scheduler(opt, name: str, epochs: int, steps_per_epoch: int):
     raise ValueError(f"schedule must be one of cosine, step, onecycle, none; got {name!r}")
 
 
-@dataclasses.dataclass
-class TrainResult:
-    """What :func:`train` returns: ``metrics`` (floats), ``history`` (lists per epoch), the model, the run path."""
-
-    metrics: dict
-    history: dict
-    model: nn.Module
-    path: Path | None
+#: what :func:`train` returned before runs were unified; the same class as :class:`pde.run.Run`
+TrainResult = Run
 
 
 @torch.no_grad()
@@ -105,17 +114,11 @@ def time_inference(model: nn.Module, x: torch.Tensor, device, repeats: int = 3) 
     return best / x.shape[0]
 
 
-def _resolve_device(device):
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def train(dataset_path, model: str | nn.Module = "fno", out=None, epochs: int = 100, device=None,
           quiet: bool = False, *, batch_size: int = 20, lr: float = 1e-3, weight_decay: float = 1e-4,
           schedule: str = "cosine", loss: str = "l2", n_train: int | None = None, n_test: int | None = None,
           train_stride: int = 1, physics_weight: float = 0.0, checkpoint_every: int = 0, seed: int = 0,
-          model_options: dict | None = None) -> TrainResult:
+          model_options: dict | None = None) -> Run:
     """Train an operator on ``dataset_path`` and write a run file to ``out`` (if given).
 
     ``model``: a registered name (``"fno"``, ``"mgno"``) built with ``model_options``, or an ``nn.Module``
@@ -123,9 +126,10 @@ def train(dataset_path, model: str | nn.Module = "fno", out=None, epochs: int = 
     ``loss``: ``"l2"`` or ``"h1"`` (relative). ``physics_weight > 0`` adds ``physics_weight`` times the RMS of the
     finite-volume Darcy residual ``-div(a grad u) - 1`` of the prediction (Darcy datasets only).
     ``checkpoint_every`` rewrites ``out`` every so many
-    epochs. Returns :class:`TrainResult` with ``metrics["test_l2"]`` etc.
+    epochs. Returns a :class:`pde.run.Run` (``kind="operator"``) with ``metrics["test_l2"]`` etc.
+    The per-batch loss is summed on the device and read once per epoch (no host synchronisation per batch).
     """
-    device = _resolve_device(device)
+    device = resolve_device(device)
     torch.manual_seed(seed)
     x_all, y_all, attrs = load_pairs(dataset_path)
     n = x_all.shape[0]
@@ -161,11 +165,13 @@ def train(dataset_path, model: str | nn.Module = "fno", out=None, epochs: int = 
               "pde": str(attrs["pde"]), "in_channels": x_tr.shape[1], "out_channels": y_tr.shape[1],
               "dim": x_tr.ndim - 2}
     history = {"train_loss": [], "test_l2": [], "lr": [], "epoch_seconds": []}
+    prov = {"pdekit": _version(), "torch": str(torch.__version__), "numpy": str(np.__version__),
+            "device": str(device), "seed": seed, "start_time": _now(), "end_time": None}
     prog = Progress(f"train {name}", epochs, quiet)
     x_dev, y_dev = x_tr.to(device), y_tr.to(device)  # small sets: keep on device, no per-step host copies
     metrics: dict = {}
 
-    def finish(final: bool):
+    def finish(final: bool, done: int):
         metrics.clear()
         metrics["parameters"] = sum(p.numel() for p in net.parameters())
         metrics["train_resolution"] = x_te.shape[-1]
@@ -186,14 +192,16 @@ def train(dataset_path, model: str | nn.Module = "fno", out=None, epochs: int = 
             with torch.no_grad():
                 k = min(4, n_test)
                 pred = net(x_te[:k].to(device))
-            write_run(out, config, history, metrics, net.state_dict(),
-                      {"x": x_te[:k], "y": y_te[:k], "pred": pred})
+            write_operator_run(out, config=config, history=history, metrics=metrics, state=net.state_dict(),
+                               predictions={"x": x_te[:k], "y": y_te[:k], "pred": pred},
+                               status="finished" if final else "running", step=done, provenance=prov,
+                               wall_time=float(sum(history["epoch_seconds"])))
 
     for epoch in range(epochs):
         net.train()
         t0 = time.perf_counter()
         perm = torch.randperm(n_train, generator=gen).to(device)
-        total = 0.0
+        total = torch.zeros((), device=device)  # summed on the device, read once per epoch
         for i in range(steps):
             idx = perm[i * batch_size:(i + 1) * batch_size]
             xb, yb = x_dev[idx], y_dev[idx]
@@ -206,42 +214,46 @@ def train(dataset_path, model: str | nn.Module = "fno", out=None, epochs: int = 
             loss_val.backward()
             opt.step()
             sched.step()
-            total += loss_val.item() * len(idx)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+            total += loss_val.detach() * len(idx)
+        epoch_loss = float(total) / n_train  # the one host read of the epoch (it waits for the device)
         history["epoch_seconds"].append(time.perf_counter() - t0)
-        history["train_loss"].append(total / n_train)
+        history["train_loss"].append(epoch_loss)
         history["test_l2"].append(evaluate(net, x_te, y_te, device)["l2"])
         history["lr"].append(opt.param_groups[0]["lr"])
         if not math.isfinite(history["train_loss"][-1]):
             raise FloatingPointError(f"training diverged at epoch {epoch}: loss {history['train_loss'][-1]}")
         prog.update(epoch + 1, f"loss {history['train_loss'][-1]:.4f} test_l2 {history['test_l2'][-1]:.4f}")
         if checkpoint_every and (epoch + 1) % checkpoint_every == 0 and epoch + 1 < epochs:
-            finish(final=False)
-    finish(final=True)
-    return TrainResult(metrics=dict(metrics), history=history, model=net, path=Path(out) if out else None)
+            finish(final=False, done=epoch + 1)
+    finish(final=True, done=epochs)
+    prov["end_time"] = _now()
+    return Run(problem=None, model=net, config=config, history={k: np.asarray(v) for k, v in history.items()},
+               metrics=dict(metrics), status="finished", wall_time=float(sum(history["epoch_seconds"])),
+               path=Path(out) if out else None, kind="operator", provenance=prov, step=epochs)
 
 
-def validate(run_path, device=None) -> dict:
+def validate(run_path, device=None, *, model: nn.Module | None = None) -> dict:
     """Rebuild the model of a run file, reload its dataset and recompute the test errors.
 
     Returns ``{"test_l2", "test_h1", "stored_test_l2", "matches"}`` (``matches``: recomputed error equals
     the stored one within 1e-4 relative), plus ``zero_shot_l2`` when the run trained on a subsampled grid.
+    model: the run's own module (a custom ``nn.Module``), into which the stored weights are loaded strictly.
     """
-    device = _resolve_device(device)
-    run = read_run(run_path)
-    cfg = run["config"]
-    net = build_model(cfg["model"], cfg["in_channels"], cfg["out_channels"], cfg["dim"], **cfg["model_options"])
-    net = Normalized(net)
-    net.load_state_dict(run["state"])
-    net.to(device)
+    from pde.store import load
+
+    device = resolve_device(device)
+    run = load(run_path, device=device, model=model if model is not None else True)
+    if run.kind != "operator":
+        raise ValueError(f"{str(run_path)!r} is a {run.kind} run; operators.validate checks operator runs")
+    cfg = run.config
+    net = run.model
     x, y, _ = load_pairs(cfg["dataset"])
     n = x.shape[0]
     x_te, y_te = x[n - cfg["n_test"]:], y[n - cfg["n_test"]:]
     s = cfg["train_stride"]
     sub = (slice(None), slice(None)) + (slice(None, None, s),) * (x.ndim - 2)
     ev = evaluate(net, x_te[sub].contiguous(), y_te[sub].contiguous(), device)
-    stored = float(run["metrics"]["test_l2"])
+    stored = float(run.metrics["test_l2"])
     result = {"test_l2": ev["l2"], "test_h1": ev["h1"], "stored_test_l2": stored,
               "matches": abs(ev["l2"] - stored) <= 1e-4 * max(stored, 1e-12) + 1e-6}
     if s > 1:

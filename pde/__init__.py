@@ -18,11 +18,15 @@ from .solve import Run, evaluate, solve
 from .training import Settings, resume
 
 
-def load(path, device=None):
-    """Load a stored run (configuration, history, metrics, rebuilt model); never unpickles."""
+def load(path, device=None, *, model=True):
+    """Load a stored run of any kind (configuration, history, metrics, model); never unpickles.
+
+    model: True (rebuild it from the file), False (none), or your own ``nn.Module`` to load the stored
+    weights into, strictly (custom modules, models with added submodules or learnable extra parameters).
+    """
     from .store import load as _load
 
-    return _load(path, device=device)
+    return _load(path, device=device, model=model)
 
 
 __all__ = [

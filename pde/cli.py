@@ -3,8 +3,13 @@
     pde list
     pde solve PROBLEM [--set NAME=VALUE ...] [--steps N] [--device cpu|cuda] [--seed S] [--out FILE] [--quiet]
 
-User errors (unknown names, bad values) print one line and exit with code 2; ``--debug``
-shows the traceback instead.
+Every argument of every command (``pde``'s own and the ``operators`` commands ``train`` and
+``dataset``) is checked before the command runs (:mod:`pde.commands.checks`: paths, formats,
+devices, integer ranges; ``--set`` names and types in :func:`parse_sets`), so bad input fails
+before anything is trained or written. User errors (``ValueError`` and its subclasses such as
+``RunFileError``, ``KeyError``, ``OSError``, ``ImportError``, argparse errors) print one line
+``pde: error: ...`` on stderr and exit with code 2; any other exception prints one line and
+exits with 1; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -14,16 +19,25 @@ import ast
 import dataclasses
 import datetime
 import importlib
+import inspect
 import sys
 
 from . import registry
+from .commands.checks import UsageError, check_args
 from .training.trainer import COMPILE_MODES
 
 COMMAND_MODULES = ("show", "validate", "plot", "export", "resume")
 
+# errors a user's input causes: one line, exit 2 (anything else: one line, exit 1, with a --debug hint)
+EXPECTED_ERRORS = (ValueError, KeyError, OSError, ImportError)
 
-class UsageError(ValueError):
-    """A bad command-line value."""
+
+class Parser(argparse.ArgumentParser):
+    """``argparse`` parser whose errors raise :class:`UsageError` (one line) instead of printing the usage."""
+
+    def error(self, message):
+        prog = self.prog.removeprefix("pde").strip()  # "pde: error: solve: argument --steps: ..."
+        raise UsageError(f"{prog}: {message}" if prog else message)
 
 
 def _literal(text: str):
@@ -53,11 +67,34 @@ def _coerce(name: str, text: str, default):
         if kind is str:
             return text
         value = _literal(text)
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ValueError
+            return value
         if isinstance(default, (tuple, list)) and not isinstance(value, (tuple, list)):
             value = (value,)
         return kind(value) if isinstance(default, (tuple, list)) else value
     except (ValueError, TypeError):
         raise UsageError(f"parameter {name}={text!r}: expected a value of type {kind.__name__}") from None
+
+
+_PLAIN_TYPES = {"dict": dict, "None": type(None), "bool": bool, "int": int, "float": (int, float), "str": str,
+                "tuple": tuple, "list": list}
+
+
+def _check_annotation(name: str, text: str, value, annotation: str):
+    """Refuse a ``--set`` value whose type the field's annotation (``CausalWeighting | dict | None``) excludes.
+
+    Class names in the annotation cannot come from the command line; only the plain types listed
+    in it are accepted. An annotation with no plain type is not checked.
+    """
+    import re
+
+    plain = [_PLAIN_TYPES[t] for t in re.findall(r"\w+", annotation) if t in _PLAIN_TYPES]
+    flat = tuple(t for p in plain for t in (p if isinstance(p, tuple) else (p,)))
+    if flat and not isinstance(value, flat):
+        raise UsageError(f"parameter {name}={text!r}: expected {annotation.replace('None', 'None (off)')}")
+    return value
 
 
 def parse_sets(items: list[str], problem_cls) -> tuple[dict, dict, dict, dict, dict]:
@@ -66,8 +103,10 @@ def parse_sets(items: list[str], problem_cls) -> tuple[dict, dict, dict, dict, d
 
     problem_defaults = {f.name: f.default for f in dataclasses.fields(problem_cls)} \
         if dataclasses.is_dataclass(problem_cls) else {}
-    settings_defaults = {f.name: (f.default if f.default is not dataclasses.MISSING else None)
+    settings_defaults = {f.name: (f.default if f.default is not dataclasses.MISSING else
+                                  f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
                          for f in dataclasses.fields(Settings)}
+    annotations = {f.name: str(f.type) for f in dataclasses.fields(Settings)}
     settings_defaults["n_interior"] = 2000
     prob, samp, model, sets, eng = {}, {}, {}, {}, {}
     for item in items:
@@ -75,17 +114,19 @@ def parse_sets(items: list[str], problem_cls) -> tuple[dict, dict, dict, dict, d
             raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
         key, text = item.split("=", 1)
         key = key.strip()
-        if key.startswith("sampler."):
-            samp[key[8:]] = _literal(text)
+        if not key or key.endswith("."):
+            raise UsageError(f"--set expects NAME=VALUE with a non-empty NAME, got {item!r}")
+        if key.startswith("sampler."):  # kept as text: typed against the class's signature in _construct
+            samp[key[8:]] = text
         elif key.startswith("model."):
-            model[key[6:]] = _literal(text)
+            model[key[6:]] = text
         elif key.startswith("engine."):
-            eng[key[7:]] = _literal(text)
+            eng[key[7:]] = text
         elif key.startswith("train.") or key in settings_defaults and key not in problem_defaults:
             k = key.split(".", 1)[-1]
             if k not in settings_defaults:
                 raise UsageError(f"unknown training setting {k!r}; allowed: {', '.join(sorted(settings_defaults))}")
-            sets[k] = _coerce(key, text, settings_defaults[k])
+            sets[k] = _check_annotation(key, text, _coerce(key, text, settings_defaults[k]), annotations.get(k, ""))
         elif key in problem_defaults:
             prob[key] = _coerce(key, text, problem_defaults[key])
         else:
@@ -95,8 +136,34 @@ def parse_sets(items: list[str], problem_cls) -> tuple[dict, dict, dict, dict, d
     return prob, samp, model, sets, eng
 
 
-def _construct(kind: str, cls, kwargs: dict):
-    """``cls(**kwargs)`` with a bad keyword reported as a usage error naming it."""
+def _typed_options(kind: str, cls, texts: dict, given: dict | None = None) -> dict:
+    """``--set KIND.NAME=TEXT`` values converted to the types of ``cls``'s keyword defaults.
+
+    An unknown NAME (one ``cls`` does not take, unless it takes ``**kwargs``) or a value that
+    does not parse as the default's type raises :class:`UsageError` naming both.
+    """
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # no signature to check against
+        params = None
+    out = dict(given or {})
+    for key, text in texts.items():
+        if params is not None and key not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            allowed = ", ".join(n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+            raise UsageError(f"unknown {kind} option {key!r} for {getattr(cls, '__name__', cls)}; "
+                             f"allowed: {allowed or '(none)'}")
+        p = params.get(key) if params is not None else None
+        default = p.default if p is not None and p.default is not p.empty else None
+        if isinstance(default, (bool, int, float, str, tuple, list)):
+            out[key] = _coerce(f"{kind}.{key}", text, default)
+        else:
+            out[key] = _literal(text)
+    return out
+
+
+def _construct(kind: str, cls, kwargs: dict, texts: dict | None = None):
+    """``cls(**kwargs, **typed(texts))`` with a bad keyword reported as a usage error naming it."""
+    kwargs = _typed_options(kind, cls, texts or {}, kwargs)
     try:
         return cls(**kwargs)
     except TypeError as e:
@@ -134,23 +201,28 @@ def cmd_solve(args) -> int:
     if args.model or model_kw:
         from . import models as M
 
-        if args.model:
-            model = _construct("model", registry.lookup("model", args.model), model_kw)
-        else:
-            model = _construct("model", M.MLP, model_kw)
+        model_cls = registry.lookup("model", args.model) if args.model else M.MLP
+        model = _construct("model", model_cls, {}, model_kw)
     sampler = None
     if args.sampler or samp_kw:
         n = sets.pop("n_interior", None) or problem.default_settings().get("n_interior", 2000)
-        sampler = _construct("sampler", registry.lookup("sampler", args.sampler or "uniform"), {"n": n, **samp_kw})
+        sampler = _construct("sampler", registry.lookup("sampler", args.sampler or "uniform"), {"n": n}, samp_kw)
     if args.compile is not None:
         sets["compile"] = args.compile
     engine = args.derivatives
     if engine is None and (eng_kw or args.directions is not None):
         engine = "taylor" if sets.get("compile") else "autograd"
-    if args.directions is not None:
-        eng_kw["n_directions"] = args.directions
-    if eng_kw:
-        engine = _construct("engine", registry.lookup("engine", engine), eng_kw)
+    if eng_kw or args.directions is not None:
+        engine_cls = registry.lookup("engine", engine)
+        given = {}
+        if "seed" in inspect.signature(engine_cls).parameters and "seed" not in eng_kw:
+            given["seed"] = args.seed  # a named engine follows --seed (as in solve(engine="stde"))
+        if args.directions is not None:
+            if "n_directions" not in inspect.signature(engine_cls).parameters:
+                raise UsageError(f"--directions {args.directions}: engine {engine!r} draws no random directions; "
+                                 "use it with a stochastic engine (--derivatives stde)")
+            given["n_directions"] = args.directions
+        engine = _construct("engine", engine_cls, given, eng_kw)
     out = args.out
     if out is None:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -158,14 +230,15 @@ def cmd_solve(args) -> int:
     hard = None if args.hard is None else args.hard == "on"
     run = solve(problem, model, sampler=sampler, engine=engine, steps=args.steps, lbfgs_steps=args.lbfgs_steps,
                 device=args.device, dtype=args.dtype, seed=args.seed, out=out, quiet=args.quiet, hard=hard, **sets)
-    m = run.metrics
-    print(f"{problem.name}: relative L2 error {m['rel_l2']:.3e}  max abs error {m['max_abs']:.3e}  "
-          f"({run.status}, {run.wall_time:.1f} s, run file {out})")
+    m = run.metrics or {}
+    errors = (f"relative L2 error {m['rel_l2']:.3e}  max abs error {m['max_abs']:.3e}" if "rel_l2" in m
+              else "no reference to compare with")
+    print(f"{problem.name}: {errors}  ({run.status}, {run.wall_time:.1f} s, run file {out})")
     return 0 if run.status == "finished" else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pde", description="Solve PDEs with physics-informed neural networks.")
+    p = Parser(prog="pde", description="Solve PDEs with physics-informed neural networks.")
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -211,20 +284,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line(e: BaseException) -> str:
+    msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+    text = " ".join(part.strip() for part in str(msg).splitlines() if part.strip())
+    if isinstance(e, OSError) and e.filename and str(e.filename) not in text:
+        text += f" ({e.filename})"
+    return text or type(e).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run ``pde ARGV``; returns the exit code (0 ok, 1 failed run or unexpected error, 2 bad input, 130 ^C).
+
+    Arguments are parsed and checked up front (:func:`pde.commands.checks.check_args`: paths,
+    devices, integers), so bad input fails before anything is trained or written. Errors print
+    one line on stderr; ``--debug`` raises them with the traceback instead.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv[:argv.index("--")] if "--" in argv else "--debug" in argv
     try:
+        args = build_parser().parse_args(argv)
+        check_args(args)
         code = args.func(args)
     except KeyboardInterrupt:
         print("pde: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, KeyError, FileNotFoundError) as e:
-        if args.debug:
+    except EXPECTED_ERRORS as e:
+        if debug:
             raise
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"pde: error: {msg}", file=sys.stderr)
+        print(f"pde: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except Exception as e:  # a bug or an environment failure: still one line, the traceback with --debug
+        if debug:
+            raise
+        print(f"pde: error: {type(e).__name__}: {_one_line(e)} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
     return int(code or 0)
 
 

@@ -29,7 +29,7 @@ from abc import ABC, abstractmethod
 import torch
 
 from .domain import AbstractDomain
-from .sampling import check_method
+from .sampling import SobolStream, check_method
 
 __all__ = ["AbstractSampler", "RandomSampler"]
 
@@ -102,7 +102,11 @@ class AbstractSampler(ABC):
 class RandomSampler(AbstractSampler):
     """Uniform or quasi-random points, fixed (``update_every=0``) or redrawn every ``update_every`` steps.
 
-    ``method``: ``uniform``, ``sobol``, ``halton`` or ``lhs`` (see :mod:`pde.sampling`).
+    ``method``: ``uniform``, ``sobol``, ``halton`` or ``lhs`` (see :mod:`pde.sampling`). ``uniform`` draws
+    on the device from the generator. ``sobol`` follows one scrambled Sobol sequence, drawn on the device
+    (:class:`~pde.sampling.SobolStream`, seeded once from the generator at ``setup``): each redraw takes the
+    next ``n`` points of the sequence, so redrawing never waits on the host. ``halton`` and ``lhs`` are drawn
+    by scipy on the host, freshly scrambled at each redraw (a seed read and a host-to-device copy per redraw).
     """
 
     name = "uniform"
@@ -110,14 +114,34 @@ class RandomSampler(AbstractSampler):
     def __init__(self, n: int = 1000, update_every: int = 0, method: str = "uniform"):
         super().__init__(n, update_every)
         self.method = check_method(method)
+        self._stream: SobolStream | None = None
+
+    def setup(self, domain, *, generator, device=None, dtype=torch.float32):
+        if self.method == "sobol":  # one seed read, before training
+            seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator, device=generator.device))
+            self._stream = SobolStream(seed)
+        super().setup(domain, generator=generator, device=device, dtype=dtype)
 
     def initial_points(self):
-        return self.domain.sample_interior(self.n, method=self.method, generator=self.generator,
+        method = self._stream if self._stream is not None else self.method
+        return self.domain.sample_interior(self.n, method=method, generator=self.generator,
                                            device=self.device, dtype=self.dtype)
 
     def update(self, step, points, residual):
         self._residual = None
         self._points = self.initial_points()
+
+    def state_dict(self):
+        out = dict(super().state_dict())
+        if self._stream is not None:
+            out.update({f"sobol_{k}": v for k, v in self._stream.state_dict().items()})
+        return out
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        if "sobol_seed" in state:
+            self._stream = SobolStream.from_state_dict({k[6:]: v for k, v in state.items()
+                                                        if k.startswith("sobol_")})
 
     def describe(self):
         return {**super().describe(), "method": self.method}

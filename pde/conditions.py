@@ -57,23 +57,62 @@ class AbstractCondition(ABC):
         return domain.sample_interior(n, **kw), None
 
     def sample(self, domain: AbstractDomain, n: int, **kw) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``n`` points ``(n, d)`` and normals (or None) for this condition."""
+        """``n`` points ``(n, d)`` and normals (or None) for this condition.
+
+        With ``where``, points are i.i.d. uniform on the selected part: ``c`` candidates are drawn and the
+        first ``n`` that ``where`` keeps are taken, by a stable device-side sort of the keep mask (no host read,
+        no boolean-mask indexing, so redrawing every training step never waits on the host). ``c`` is fixed
+        once per domain and ``n`` from the fraction ``p`` kept by a first probe draw (the only host read):
+        ``c p - 8 sqrt(c p) >= n``, with ``p`` lowered by 3 standard errors of the probe, so fewer than ``n``
+        kept candidates (then kept points are repeated, in order) has probability below 1e-15.
+        """
         if self.where is None:
             return self._draw(domain, n, **kw)
-        pts, nrm, have = [], [], 0
-        for _ in range(50):
-            p, q = self._draw(domain, max(2 * (n - have), 16), **kw)
-            keep = self.where(p)
-            pts.append(p[keep])
-            nrm.append(q[keep] if q is not None else None)
-            have += int(keep.sum())
-            if have >= n:
-                break
-        else:
-            raise ValueError(f"condition {self.name!r}: its 'where' selects (almost) no points of the domain")
-        p = torch.cat(pts)[:n]
-        q = torch.cat(nrm)[:n] if nrm[0] is not None else None
-        return p, q
+        c = self._candidates(domain, n, kw)
+        p, q = self._draw(domain, c, **kw)
+        keep = self._keep(p)
+        # stable sort of "not kept": kept candidates first, in draw order (i.i.d. uniform on the selected part)
+        order = torch.sort((~keep).to(torch.uint8), stable=True).indices
+        count = keep.sum()
+        idx = order[torch.remainder(torch.arange(n, device=keep.device), count.clamp_min(1))]
+        return p[idx], (q[idx] if q is not None else None)
+
+    def _keep(self, p: torch.Tensor) -> torch.Tensor:
+        keep = self.where(p)
+        if not (isinstance(keep, torch.Tensor) and keep.dtype == torch.bool and keep.shape == p.shape[:1]):
+            got = f"{keep.dtype} {tuple(keep.shape)}" if isinstance(keep, torch.Tensor) else type(keep).__name__
+            raise ValueError(f"condition {self.name!r}: 'where' must return a boolean tensor of shape "
+                             f"({p.shape[0]},) for points {tuple(p.shape)}, got {got}")
+        return keep
+
+    def _candidates(self, domain: AbstractDomain, n: int, kw: dict) -> int:
+        """Candidate count ``c`` for ``n`` points (see :meth:`sample`); one probe draw per domain region."""
+        # by identity (the entry holds the domain, so its id cannot be reused), then by description (a problem
+        # whose ``domain`` property builds a new, equal domain at each call)
+        by_id = self.__dict__.setdefault("_accept_by_id", {})
+        hit = by_id.get((id(domain), self.region))
+        if hit is not None and hit[0] is domain:
+            return self._count(n, hit[1])
+        cache = self.__dict__.setdefault("_accept", {})
+        key = (self.region, repr(domain.describe()))
+        if key not in cache:
+            m = max(4 * n, 4096)
+            probe, _ = self._draw(domain, m, **kw)
+            kept = int(self._keep(probe).sum())  # a host read, once, before training
+            if kept == 0 or kept < 1e-3 * m:
+                raise ValueError(f"condition {self.name!r}: its 'where' selects (almost) no points of the domain "
+                                 f"({kept} of {m} drawn); at least 0.1% of the {self.region} must be selected")
+            p = kept / m
+            cache[key] = max(p - 3.0 * (p * (1 - p) / m) ** 0.5, 0.5 * p)
+        if len(by_id) > 16:
+            by_id.clear()
+        by_id[(id(domain), self.region)] = (domain, cache[key])
+        return self._count(n, cache[key])
+
+    @staticmethod
+    def _count(n: int, p: float) -> int:
+        k = (4.0 + (16.0 + n) ** 0.5) ** 2  # expected kept count with k - 8 sqrt(k) >= n
+        return max(n, int(k / p) + 1)
 
     @abstractmethod
     def residual(self, d: AbstractDerivatives) -> torch.Tensor:

@@ -56,6 +56,11 @@ class AbstractDomain(ABC):
     def time_dependent(self) -> bool:
         return False
 
+    @property
+    def fills_bounding_box(self) -> bool:
+        """True when the domain is its (closed) bounding box, so points drawn in the box need no rejection."""
+        return False
+
     @abstractmethod
     def inside(self, x: torch.Tensor) -> torch.Tensor:
         """Boolean ``(N,)``: which rows of ``x`` (``(N, d)``) lie in the closed domain."""
@@ -69,6 +74,29 @@ class AbstractDomain(ABC):
     def sample_boundary(self, n: int, *, method: str = "uniform", generator=None, device=None,
                         dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` boundary points ``(n, d)`` and their outward unit normals ``(n, d)``."""
+
+    def _constant(self, key: str, values, device, dtype) -> torch.Tensor:
+        """``torch.tensor(values)`` on ``(device, dtype)``, made once per domain, device and dtype.
+
+        The sampling and ``inside`` methods run in every training step; building their constants (bounds,
+        centre, face probabilities) from Python floats each time would be a host-to-device copy per call on a
+        GPU. ``values`` must depend only on the domain's (fixed) definition. The cached tensor is shared: never
+        modify it in place. Nothing is cached while ``torch.compile`` traces (the constant is traced instead).
+        ``values`` may be a callable returning them (called only when the constant is built).
+        """
+        if torch.compiler.is_compiling():
+            return torch.tensor(values() if callable(values) else values, device=device, dtype=dtype)
+        device = torch.device(device) if device is not None else torch.device("cpu")
+        if device.type == "cuda" and device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        cache = self.__dict__.setdefault("_device_constants", {})
+        k = (key, device, dtype)
+        t = cache.get(k)
+        if t is None:
+            with torch.inference_mode(False), torch.no_grad():
+                t = torch.tensor(values() if callable(values) else values, device=device, dtype=dtype)
+            cache[k] = t
+        return t
 
     def index(self, name: str) -> int:
         """Column of coordinate ``name``."""
@@ -125,21 +153,38 @@ class Box(AbstractDomain):
         return list(self.lower), list(self.upper)
 
     @property
+    def fills_bounding_box(self) -> bool:
+        return True
+
+    @property
     def volume(self) -> float:
         return math.prod(b - a for a, b in zip(self.lower, self.upper))
 
+    def _lo_hi(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Lower and upper corners ``(d,)`` on ``like``'s device and dtype (cached, see ``_constant``)."""
+        return (self._constant("lower", self.lower, like.device, like.dtype),
+                self._constant("upper", self.upper, like.device, like.dtype))
+
     def _affine(self, u: torch.Tensor) -> torch.Tensor:
-        lo = torch.tensor(self.lower, device=u.device, dtype=u.dtype)
-        hi = torch.tensor(self.upper, device=u.device, dtype=u.dtype)
+        lo, hi = self._lo_hi(u)
         return lo + u * (hi - lo)
 
     def inside(self, x):
-        lo = torch.tensor(self.lower, device=x.device, dtype=x.dtype)
-        hi = torch.tensor(self.upper, device=x.device, dtype=x.dtype)
+        lo, hi = self._lo_hi(x)
         return ((x >= lo) & (x <= hi)).all(dim=1)
 
     def sample_interior(self, n, *, method="uniform", generator=None, device=None, dtype=torch.float32):
         return self._affine(unit_cube(n, self.dim, method=method, generator=generator, device=device, dtype=dtype))
+
+    def _face_cdf(self) -> list[float]:
+        """Cumulative face-pair probabilities ``(d,)`` (face pair i has area ``volume / side_i``), last = 1."""
+        area = [1.0 / (b - a) for a, b in zip(self.lower, self.upper)]
+        total, acc, out = sum(area), 0.0, []
+        for a in area:
+            acc += a / total
+            out.append(acc)
+        out[-1] = 1.0
+        return out
 
     def sample_boundary(self, n, *, method="uniform", generator=None, device=None, dtype=torch.float32):
         d = self.dim
@@ -150,19 +195,16 @@ class Box(AbstractDomain):
                             torch.full_like(u[:, 0], self.lower[0]))[:, None]
             return x, (2.0 * side.to(dtype) - 1.0)[:, None]
         # faces weighted by their (d-1)-volume: face i has area volume / side_i, two of each
-        sides = torch.tensor([b - a for a, b in zip(self.lower, self.upper)], dtype=torch.float64)
-        area = (1.0 / sides)
-        cdf = torch.cumsum(area / area.sum(), 0).to(device=u.device, dtype=u.dtype)
-        cdf[-1] = 1.0
+        cdf = self._constant("face_cdf", self._face_cdf, u.device, u.dtype)
+        start_all = self._constant("face_start", lambda: [0.0] + self._face_cdf()[:-1], u.device, u.dtype)
         # the last column picks the face; where it falls inside that face's bin picks lower or upper
         w = u[:, d].contiguous()
         face = torch.searchsorted(cdf, w, right=True).clamp_(max=d - 1)
-        start = torch.cat([cdf.new_zeros(1), cdf[:-1]])[face]
+        start = start_all[face]
         upper_side = (w - start) >= 0.5 * (cdf[face] - start)
         x = self._affine(u[:, :d])
         rows = torch.arange(n, device=x.device)
-        lo = torch.tensor(self.lower, device=x.device, dtype=x.dtype)
-        hi = torch.tensor(self.upper, device=x.device, dtype=x.dtype)
+        lo, hi = self._lo_hi(x)
         x[rows, face] = torch.where(upper_side, hi[face], lo[face])
         normals = torch.zeros_like(x)
         normals[rows, face] = torch.where(upper_side, 1.0, -1.0).to(x.dtype)
@@ -207,7 +249,7 @@ class Ball(AbstractDomain):
         return [c - self.radius for c in self.center], [c + self.radius for c in self.center]
 
     def _c(self, x):
-        return torch.tensor(self.center, device=x.device, dtype=x.dtype)
+        return self._constant("center", self.center, x.device, x.dtype)
 
     def inside(self, x):
         return ((x - self._c(x)) ** 2).sum(dim=1) <= self.radius ** 2 * (1 + 1e-6)
@@ -261,6 +303,10 @@ class SpaceTime(AbstractDomain):
         return True
 
     @property
+    def fills_bounding_box(self) -> bool:
+        return self.space.fills_bounding_box
+
+    @property
     def t0(self) -> float:
         return self.time.lower[0]
 
@@ -285,7 +331,10 @@ class SpaceTime(AbstractDomain):
             xs = self.space.sample_interior(n, generator=generator, device=device, dtype=dtype)
             return torch.cat([xs, self._times(n, method, generator, device, dtype)], dim=1)
         if isinstance(self.space, Box):  # joint quasi-random draw keeps low discrepancy in space-time
-            return Box(*self.bounds, names=self.names).sample_interior(
+            box = self.__dict__.get("_box")
+            if box is None:
+                box = self.__dict__["_box"] = Box(*self.bounds, names=self.names)
+            return box.sample_interior(
                 n, method=method, generator=generator, device=device, dtype=dtype)
         xs = self.space.sample_interior(n, method=method, generator=generator, device=device, dtype=dtype)
         return torch.cat([xs, self._times(n, method, generator, device, dtype)], dim=1)

@@ -28,7 +28,12 @@ def _load_spec(spec: str):
         module_spec = importlib.util.spec_from_file_location(name, mod_name)
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module
-        module_spec.loader.exec_module(module)
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as e:  # the user's file: a syntax error or a failing import is a bad input
+            sys.modules.pop(name, None)
+            raise UnknownName(f"cannot load {mod_name!r} (from {spec!r}): {type(e).__name__}: "
+                              f"{str(e).splitlines()[0] if str(e) else ''}") from e
     else:
         try:
             module = importlib.import_module(mod_name)
@@ -76,12 +81,53 @@ def engines() -> dict:
 
 KINDS = {"problem": problems, "model": models, "sampler": samplers, "engine": engines}
 
+_BASES = {"problem": ("pde.problem", "AbstractProblem"), "model": ("torch.nn", "Module"),
+          "sampler": ("pde.collocation", "AbstractSampler"), "engine": ("pde.derivatives.base",
+                                                                      "AbstractDerivativeEngine")}
+
+
+def _check_kind(kind: str, obj, name: str):
+    """A class loaded from ``module:Class`` must be a subclass of the kind's base class."""
+    mod, cls = _BASES[kind]
+    base = getattr(importlib.import_module(mod), cls)
+    if not (isinstance(obj, type) and issubclass(obj, base)):
+        raise UnknownName(f"{name!r} is {type(obj).__name__} {getattr(obj, '__name__', obj)!r}, not a {kind} "
+                          f"class (a subclass of {cls})")
+    return obj
+
 
 def lookup(kind: str, name: str):
     """The class registered as ``name`` for ``kind`` (or loaded from ``module:Class``)."""
     if ":" in name:
-        return _load_spec(name)
+        return _check_kind(kind, _load_spec(name), name)
     reg = KINDS[kind]()
     if name not in reg:
         raise UnknownName(f"unknown {kind} {name!r}; allowed: {', '.join(sorted(reg))}")
     return reg[name]
+
+
+#: run-file kind -> the handler of runs of that kind: an object (or a ``"module"`` / ``"module:attr"`` spec,
+#: imported on first use) with ``load_run(data, path, *, device, model) -> pde.Run`` (``data``: what
+#: :func:`pde.store.read_run` returns) and ``validate_command(args) -> int`` (``pde validate`` of such a run).
+#: PINN runs are pde's own (handled in :mod:`pde.store` and :mod:`pde.commands.validate`); ``operator``
+#: runs belong to the ``operators`` package, which ``pde`` reaches only through this entry.
+RUN_KINDS: dict[str, object] = {"operator": "operators.runfile"}
+
+
+def register_run_kind(kind: str, handler) -> None:
+    """Register the handler (object or ``"module[:attr]"`` spec) of run files whose ``kind`` is ``kind``."""
+    RUN_KINDS[str(kind)] = handler
+
+
+def run_kind(kind: str):
+    """The handler registered for run ``kind`` (loading a spec string on first use)."""
+    if kind not in RUN_KINDS:
+        raise UnknownName(f"no handler for runs of kind {kind!r}; registered: {', '.join(sorted(RUN_KINDS))}")
+    handler = RUN_KINDS[kind]
+    if isinstance(handler, str):
+        try:
+            handler = _load_spec(handler) if ":" in handler else importlib.import_module(handler)
+        except ModuleNotFoundError as e:
+            raise UnknownName(f"the handler {handler!r} of {kind} runs cannot be imported: {e}") from None
+        RUN_KINDS[kind] = handler
+    return handler

@@ -12,7 +12,6 @@ import dataclasses
 import datetime
 import platform
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +20,11 @@ import torch
 from . import registry
 from .collocation import AbstractSampler, RandomSampler
 from .derivatives.base import AbstractDerivativeEngine
+from .evaluation import evaluate_in_chunks, rows_per_chunk
 from .metrics import all_metrics
 from .problem import AbstractProblem
-from .training.trainer import Settings, Trainer
+from .run import Run, domain_record  # the one run type (pde.run); ``pde.solve.Run`` is the same class
+from .training.trainer import Settings, Trainer, reseed_engine
 
 __all__ = ["Run", "solve", "resolve_device", "resolve_dtype", "evaluate"]
 
@@ -31,65 +32,68 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def resolve_device(device=None) -> torch.device:
-    """``None``/``"auto"``: CUDA when available, else CPU. Raises for CUDA without a GPU."""
+    """The device named by ``device``: ``None``/``"auto"`` (CUDA when available, else CPU),
+    ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a :class:`torch.device` of those.
+
+    Raises ``ValueError`` naming the value and what is allowed for any other string (``"tpu"``,
+    ``"cuda:abc"``, ``"cpu:1"``), for CUDA on a machine without it, and for a GPU index beyond
+    ``torch.cuda.device_count()``.
+    """
+    import re
+
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r} requested but CUDA is not available; use 'cpu'")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"unsupported device {str(device)!r}; allowed: cpu, cuda, cuda:N")
-    return dev
+    if isinstance(device, torch.device):
+        text = str(device)
+    elif isinstance(device, str):
+        text = device
+    else:
+        raise ValueError(f"device must be a string such as 'cpu', 'cuda' or 'cuda:0' or a torch.device, "
+                         f"got {device!r}")
+    m = re.fullmatch(r"(cpu|cuda)(?::([0-9]+))?", text)
+    if m is None:
+        raise ValueError(f"unsupported device {text!r}; allowed: cpu, cuda, cuda:N (N a GPU index), auto")
+    kind, index = m.group(1), m.group(2)
+    if kind == "cpu":
+        if index not in (None, "0"):
+            raise ValueError(f"unsupported device {text!r}: the CPU device has no index {index}; allowed: cpu, "
+                             "cuda, cuda:N")
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ValueError(f"device {text!r} requested but CUDA is not available on this machine; use 'cpu'")
+    n = torch.cuda.device_count()
+    if index is not None and int(index) >= n:
+        raise ValueError(f"device {text!r}: this machine has {n} CUDA device(s); allowed: cuda, cuda:0 .. "
+                         f"cuda:{n - 1}")
+    return torch.device(text)
 
 
 def resolve_dtype(dtype) -> torch.dtype:
+    """``"float32"``/``"float64"`` or ``torch.float32``/``torch.float64``; anything else raises ``ValueError``."""
     if isinstance(dtype, torch.dtype):
         if dtype not in DTYPES.values():
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
         return dtype
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     return DTYPES[dtype]
 
 
-@dataclass
-class Run:
-    """A finished (or stopped) training run.
-
-    ``history`` maps column names (``step``, ``wall_time``, ``lr``, ``loss``, ``loss/TERM``)
-    to 1-D arrays; ``metrics`` holds ``rel_l2``, ``max_abs`` and ``rmse`` against the
-    reference; ``solution`` the evaluation points, prediction, reference and error.
-    """
-
-    problem: AbstractProblem
-    model: torch.nn.Module
-    config: dict
-    history: dict
-    metrics: dict
-    status: str = "finished"
-    message: str = ""
-    wall_time: float = 0.0
-    path: str | None = None
-    solution: dict | None = field(default=None, repr=False)
-
-    def predict(self, points) -> torch.Tensor:
-        """Model output ``(N, m)`` at ``points`` ``(N, d)`` (array or tensor), without gradients."""
-        p = next(self.model.parameters())
-        pts = torch.as_tensor(points, device=p.device, dtype=p.dtype)
-        with torch.no_grad():
-            return self.model(pts)
+def reference_or_none(problem: AbstractProblem):
+    """The problem's reference, or None when it has neither an exact solution nor a reference solver."""
+    try:
+        return problem.reference()
+    except NotImplementedError:
+        return None
 
 
-def evaluate(problem: AbstractProblem, model: torch.nn.Module, batch: int = 65536):
-    """Evaluate ``model`` on the problem's reference; returns ``(solution dict, metrics dict)``."""
-    ref = problem.reference()
+def evaluate(problem: AbstractProblem, model: torch.nn.Module, batch: int = 65536, ref=None):
+    """Evaluate ``model`` on the problem's reference (or ``ref``); returns ``(solution dict, metrics dict)``."""
+    ref = problem.reference() if ref is None else ref
     p = next(model.parameters())
-    preds = []
-    with torch.no_grad():
-        for i in range(0, ref.points.shape[0], batch):
-            x = torch.as_tensor(ref.points[i:i + batch], device=p.device, dtype=p.dtype)
-            preds.append(model(x).double().cpu())
-    pred = torch.cat(preds).numpy()
+    # row blocks of at most 2**22 / d rows (and ``batch``): the peak follows the block, not the point count
+    rows = rows_per_chunk(max(1, ref.points.shape[1]), max_rows=batch)
+    pred = evaluate_in_chunks(model, ref.points, rows, device=p.device, dtype=p.dtype)
     if pred.shape != ref.values.shape:
         raise ValueError(f"model output shape {pred.shape} does not match reference {ref.values.shape}")
     sol = {"axes": ref.axes, "points": ref.points, "prediction": pred, "reference": ref.values,
@@ -155,8 +159,18 @@ def _make_engine(engine) -> AbstractDerivativeEngine:
     raise TypeError(f"engine must be a name or an AbstractDerivativeEngine, got {type(engine).__name__}")
 
 
-def _settings(problem: AbstractProblem, overrides: dict) -> tuple[Settings, int]:
+def _settings(problem: AbstractProblem, overrides: dict, explicit: dict | None = None) -> tuple[Settings, int]:
+    """Merge the problem's suggested settings with ``overrides`` (None: not given) and ``explicit`` settings.
+
+    In ``explicit`` (the keyword settings a caller wrote out), ``None`` drops the problem's suggestion and
+    takes :class:`Settings`' own default: ``solve(AllenCahn(), causal=None)`` trains without causal weights.
+    """
     merged = {**problem.default_settings(), **{k: v for k, v in overrides.items() if v is not None}}
+    for k, v in (explicit or {}).items():
+        if v is None:
+            merged.pop(k, None)
+        else:
+            merged[k] = v
     n_interior = merged.pop("n_interior", 2000)
     merged.pop("hard", None)
     names = {f.name for f in dataclasses.fields(Settings)}
@@ -168,7 +182,8 @@ def _settings(problem: AbstractProblem, overrides: dict) -> tuple[Settings, int]
 
 def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, engine=None,
           steps: int | None = None, lbfgs_steps: int | None = None, device=None, dtype="float32", seed: int = 0,
-          out: str | Path | None = None, quiet: bool = False, hard: bool | None = None, **settings) -> Run:
+          out: str | Path | None = None, quiet: bool = False, hard: bool | None = None, callbacks=(),
+          reduction=None, **settings) -> Run:
     """Train a PINN for ``problem`` and validate it against the problem's reference.
 
     problem: an :class:`~pde.problem.AbstractProblem`, its class, or a registered name.
@@ -181,28 +196,64 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
     seed: seeds model initialisation and every point draw. out: HDF5 run file (checkpointed).
     hard: wrap the model in the problem's hard-constraint output transform (default: the problem's choice).
     settings: further :class:`~pde.training.Settings` fields (``compile=True`` for the
-    ``torch.compile`` training step), and ``n_interior``.
+    ``torch.compile`` training step), and ``n_interior``; a field given as None takes
+    :class:`~pde.training.Settings`' default instead of the problem's suggestion (``causal=None``: no causal
+    weighting even where the problem suggests it).
+
+    callbacks: the user's own callables ``callback(trainer)``, called at every log step (True stops the run;
+    see :class:`~pde.training.Trainer`). reduction: a callable mapping a loss term's per-point squared
+    residuals ``(N,)`` to its scalar loss instead of the mean (a robust loss); its name is recorded in the
+    config and :func:`pde.training.resume` asks for it again.
+    A named engine (``engine="stde"``) is seeded from ``seed``; an engine object keeps its own seed.
+    A model with a plain-callable :class:`~pde.models.OutputTransform` trains, but only without an output
+    file (a callable cannot be stored, so the run could not be loaded or resumed): with ``out`` it is
+    refused before training. A problem without a reference trains, writes its file and reports its loss;
+    ``metrics`` is then empty and the message says so.
     """
     problem = _make_problem(problem)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     if int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    cfg, n_interior = _settings(problem, {"steps": steps, "lbfgs_steps": lbfgs_steps, **settings})
+    cfg, n_interior = _settings(problem, {"steps": steps, "lbfgs_steps": lbfgs_steps}, settings)
     torch.manual_seed(seed)
     net = _make_model(model, problem, hard).to(dev, dt)
     if isinstance(sampler, str):
         sampler = registry.lookup("sampler", sampler)(n=n_interior)
     sampler = sampler if sampler is not None else RandomSampler(n=n_interior)
+    named = engine is None or isinstance(engine, str)
     eng = _make_engine(engine if engine is not None else ("taylor" if cfg.compile else "autograd"))
+    if named:
+        reseed_engine(eng, int(seed))
     config = {"problem": {"name": problem.name, "params": problem.params(),
-                          "class": f"{type(problem).__module__}:{type(problem).__qualname__}"},
-              "model": net.architecture() if hasattr(net, "architecture") else {"type": type(net).__name__},
+                          "class": f"{type(problem).__module__}:{type(problem).__qualname__}",
+                          "fields": list(problem.fields), "domain": domain_record(problem.domain)},
+              "model": _architecture(net, out),
               "sampler": sampler.describe(), "engine": eng.describe(), "settings": cfg.describe(),
               "n_interior": n_interior, "seed": int(seed), "dtype": str(dt).replace("torch.", ""),
               "device": str(dev)}
+    if reduction is not None:
+        config["reduction"] = getattr(reduction, "__qualname__", None) or repr(reduction)
     prov = provenance(dev, dt, int(seed))
-    trainer = Trainer(problem, net, sampler, eng, cfg, device=dev, dtype=dt, seed=int(seed), quiet=quiet)
+    trainer = Trainer(problem, net, sampler, eng, cfg, device=dev, dtype=dt, seed=int(seed), quiet=quiet,
+                      callbacks=callbacks, reduction=reduction)
     return _train_and_finish(trainer, config, prov, out)
+
+
+def _architecture(net: torch.nn.Module, out) -> dict:
+    """The model's architecture for the config; a plain-callable output transform only without ``out``."""
+    from .models import OutputTransform
+
+    callables = [m for m in net.modules() if isinstance(m, OutputTransform) and m.source == "callable"]
+    if callables:
+        if out is not None:
+            raise ValueError(f"the model's OutputTransform {callables[0].name!r} wraps a plain callable, which "
+                             f"cannot be stored in the run file {str(out)!r} (it could not be loaded or resumed); "
+                             "pass out=None to train without a file, or use OutputTransform.from_problem(model, "
+                             "problem) or a built-in transform")
+        inner = getattr(callables[0], "model", None)
+        return {"type": type(net).__name__, "source": "callable", "name": callables[0].name,
+                "inner": inner.architecture() if hasattr(inner, "architecture") else None}
+    return net.architecture() if hasattr(net, "architecture") else {"type": type(net).__name__}
 
 
 def _run_state(trainer: Trainer, config: dict, prov: dict, solution=None, metrics=None) -> dict:
@@ -233,12 +284,20 @@ def _train_and_finish(trainer: Trainer, config: dict, prov: dict, out) -> Run:
         if write is not None:
             write()
         raise
-    solution, metrics = evaluate(trainer.problem, trainer.model)
+    ref = reference_or_none(trainer.problem)
+    if ref is None:  # nothing to validate against: keep the model and report the loss
+        solution, metrics = None, {}
+        last = trainer.history["loss"][-1] if trainer.history["loss"] else float("nan")
+        note = (f"no reference solution: final loss {last:.3e}, no error metrics; validate the run file later "
+                "with `pde validate RUN --reference FILE`")
+        trainer.message = f"{trainer.message}; {note}" if trainer.message else note
+    else:
+        solution, metrics = evaluate(trainer.problem, trainer.model, ref=ref)
     prov["end_time"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
     if write is not None:
         write(solution, metrics)
     hist = {k: np.asarray(v) for k, v in trainer.history.items()}
-    trainer.progress.message(f"done: {trainer.status} after {trainer.step} steps in {trainer.wall_time:.1f} s; "
-                             f"relative L2 error {metrics['rel_l2']:.3e}")
+    err = f"relative L2 error {metrics['rel_l2']:.3e}" if "rel_l2" in metrics else "no reference, no error metrics"
+    trainer.progress.message(f"done: {trainer.status} after {trainer.step} steps in {trainer.wall_time:.1f} s; {err}")
     return Run(trainer.problem, trainer.model, config, hist, metrics, trainer.status, trainer.message,
                trainer.wall_time, out, solution)

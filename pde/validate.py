@@ -24,7 +24,8 @@ import numpy as np
 
 from .metrics import all_metrics
 from .problem import Reference
-from .store import Run, RunFileError, load
+from .run import Run
+from .store import RunFileError, load
 
 __all__ = ["read_reference", "validate", "coordinate_bounds", "COORD_ALIASES", "VALUE_NAMES"]
 
@@ -182,29 +183,13 @@ def _axis_order(shape, lengths: dict[str, int], prefer: list[str], vname: str) -
 
 
 def coordinate_bounds(run: Run) -> tuple[list[str], list[float], list[float]]:
-    """Names and bounding box of the run's domain."""
-    if run.problem is not None:
-        lo, hi = run.problem.domain.bounds
-        return list(run.problem.domain.names), list(lo), list(hi)
-    from .store._file import _find_names
-
-    arch = run.config.get("model") or {}
-    names = _find_names(arch)
-    box = _find_box(arch)
-    if names and box:
-        return names, box[0], box[1]
-    raise RunFileError(f"{run.path}: cannot tell the run's domain (problem not rebuildable, no bounds in the model)")
-
-
-def _find_box(arch):
-    if isinstance(arch, dict):
-        if isinstance(arch.get("lower"), list) and isinstance(arch.get("upper"), list):
-            return arch["lower"], arch["upper"]
-        for v in arch.values():
-            found = _find_box(v)
-            if found:
-                return found
-    return None
+    """Names and bounding box of the run's domain: the problem's, else the domain recorded in the run's
+    config (written from the start, so also in checkpoints), else the box the model was built for."""
+    box = run.bounds()
+    if box is None:
+        raise RunFileError(f"{run.path}: cannot tell the run's domain (problem not rebuildable, no domain in the "
+                           "config, no bounds in the model)")
+    return box
 
 
 def _check_inside(run: Run, ref: Reference, tol: float = 1e-6) -> None:

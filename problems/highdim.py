@@ -1,4 +1,4 @@
-"""High-dimensional problems with exact solutions (dimension ``dim`` is a parameter).
+"""High-dimensional problems with exact solutions (dimension ``d`` is a parameter; ``dim`` is a deprecated alias).
 
 The inseparable problems of the STDE paper (Shi, Hu, Lin, Kawaguchi, NeurIPS 2024, Appendix I.1;
 taken from Hu et al.'s SDGD paper) on the unit ball ``B^d``, ``u = 0`` on the sphere, with
@@ -54,17 +54,22 @@ Checked against the official STDE code (github.com/sail-sg/stde, read in the for
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from pde.conditions import Dirichlet, Neumann
 from pde.domain import Ball
-from pde.problem import AbstractProblem
+from pde.evaluation import rows_per_chunk
+from pde.problem import AbstractProblem, Reference
 
 __all__ = ["InseparablePoisson", "InseparableAllenCahn", "InseparableSineGordon", "BiharmonicBall", "biharmonic"]
 
 SAMPLINGS = ("radius", "volume")
+#: seed of the evaluation points (that of ``AbstractProblem.reference``; a test checks they agree)
+_REFERENCE_SEED = 12345
 
 
 def biharmonic(d, fld: str = "u"):
@@ -77,25 +82,44 @@ def _ball_transform(points, raw):
     return (1 - (points * points).sum(dim=1, keepdim=True)) * raw
 
 
+def _dimension(d, dim, cls: str):
+    """``d``, or the deprecated alias ``dim`` when given (with a warning); both given and different: an error."""
+    if dim is None or dim == d:
+        return d
+    if d != (4 if cls == "BiharmonicBall" else 100):  # d given too (not its default)
+        raise ValueError(f"{cls}: d={d} and its deprecated alias dim={dim} disagree; give d only")
+    warnings.warn(f"{cls}(dim=...) is deprecated: the dimension is called d in every pdekit problem; "
+                  f"use {cls}(d={dim})", DeprecationWarning, stacklevel=4)
+    return dim
+
+
 @dataclass
 class _Inseparable(AbstractProblem):
     """Shared part: parameters, domain, exact solution, Laplacian of the exact solution, conditions."""
 
     hard_satisfies = ("bc",)
-    dim: int = 100
+    #: element budget (rows x d) of one block of :meth:`exact` (2**20: 8 MB per float64 temporary)
+    exact_chunk_elements = 2 ** 20
+    d: int = 100
     body: int = 2
     seed: int = 0
     sampling: str = "radius"
+    #: deprecated alias of ``d`` (the dimension is ``d`` in every problem); kept equal to ``d``
+    dim: int | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
+        self.d = self.dim = _dimension(self.d, self.dim, type(self).__name__)
         if int(self.dim) != self.dim or self.dim < 3:
-            raise ValueError(f"dim must be an integer >= 3, got {self.dim}")
+            raise ValueError(f"d (dimension) must be an integer >= 3, got {self.dim}")
         if self.body not in (2, 3):
             raise ValueError(f"body must be 2 (two-body sin) or 3 (three-body exp), got {self.body}")
         if self.sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {self.sampling!r}")
         g = torch.Generator().manual_seed(int(self.seed))
         self._c = torch.randn(int(self.dim), generator=g, dtype=torch.float64)[: self.dim - self.body + 1]
+
+    def params(self) -> dict:
+        return {k: v for k, v in super().params().items() if k != "dim"}
 
     @property
     def coefficients(self) -> torch.Tensor:
@@ -133,7 +157,35 @@ class _Inseparable(AbstractProblem):
         return psi, xg, lap
 
     def exact(self, points):
-        """``u`` at ``points`` ``(N, d)``: ``(N, 1)``."""
+        """``u`` at ``points`` ``(N, d)``: ``(N, 1)``.
+
+        Evaluated in row blocks of ``rows_per_chunk(d, exact_chunk_elements)`` rows, so the
+        ``(rows, d)`` temporaries stay bounded whatever ``N`` (the reference has 10,000 points:
+        unchunked, each float64 temporary is 0.8 GB at ``d = 1e4``). Values do not depend on the block.
+        """
+        rows = rows_per_chunk(points.shape[1], self.exact_chunk_elements)
+        if points.shape[0] <= rows:
+            return self._exact_block(points)
+        return torch.cat([self._exact_block(points[i:i + rows]) for i in range(0, points.shape[0], rows)])
+
+    def reference(self) -> Reference:
+        """The exact solution at ``eval_random_points`` random points, drawn and evaluated in row blocks.
+
+        The points are those of :meth:`AbstractProblem.reference` (same generator seed; uniform
+        draws from one CPU generator are sequential, so blocks give the same points), but no
+        ``(N, d)`` temporary is made besides the float64 points array itself.
+        """
+        dom, n = self.domain, int(self.eval_random_points)
+        rows = rows_per_chunk(dom.dim, self.exact_chunk_elements)
+        g = torch.Generator().manual_seed(_REFERENCE_SEED)
+        pts, vals = np.empty((n, dom.dim)), np.empty((n, 1))
+        for i in range(0, n, rows):
+            x = dom.sample_interior(min(rows, n - i), generator=g, dtype=torch.float64)
+            pts[i:i + x.shape[0]] = x.numpy()
+            vals[i:i + x.shape[0]] = self._exact_block(x).numpy()
+        return Reference(pts, vals, None, "exact")
+
+    def _exact_block(self, points):
         psi, _, _ = self._psi(points)
         return ((1 - (points * points).sum(1)) * psi)[:, None]
 
@@ -171,7 +223,7 @@ class InseparableAllenCahn(_Inseparable):
     name = "inseparable_allen_cahn"
 
     def source(self, points):
-        u = self.exact(points)[:, 0]
+        u = self._exact_block(points)[:, 0]  # training-size batch: one block (no chunk loop in the step)
         return self.exact_laplacian(points) + u - u ** 3
 
     def residual(self, d):
@@ -189,7 +241,7 @@ class InseparableSineGordon(_Inseparable):
     name = "inseparable_sine_gordon"
 
     def source(self, points):
-        u = self.exact(points)[:, 0]
+        u = self._exact_block(points)[:, 0]  # training-size batch: one block (no chunk loop in the step)
         return self.exact_laplacian(points) + torch.sin(u)
 
     def residual(self, d):
@@ -210,14 +262,17 @@ class BiharmonicBall(AbstractProblem):
 
     name = "biharmonic_ball"
     hard_satisfies = ()
-    dim: int = 4
+    d: int = 4
     n_waves: int = 4
     seed: int = 0
+    #: deprecated alias of ``d``; kept equal to ``d``
+    dim: int | None = field(default=None, repr=False, compare=False)
     _w: torch.Tensor = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self):
+        self.d = self.dim = _dimension(self.d, self.dim, type(self).__name__)
         if int(self.dim) != self.dim or self.dim < 1:
-            raise ValueError(f"dim must be an integer >= 1, got {self.dim}")
+            raise ValueError(f"d (dimension) must be an integer >= 1, got {self.dim}")
         if int(self.n_waves) != self.n_waves or self.n_waves < 1:
             raise ValueError(f"n_waves must be an integer >= 1, got {self.n_waves}")
         g = torch.Generator().manual_seed(int(self.seed))
@@ -229,7 +284,7 @@ class BiharmonicBall(AbstractProblem):
         self._k4 = k ** 4
 
     def params(self):
-        return {"dim": self.dim, "n_waves": self.n_waves, "seed": self.seed}
+        return {"d": self.d, "n_waves": self.n_waves, "seed": self.seed}
 
     @property
     def domain(self):

@@ -71,13 +71,20 @@ class AAS(StatefulSampler):
         self.n_uniform = int(round(self.mix * self.n))
         self.flow: CouplingFlow | None = None
         self.optimizer: torch.optim.Adam | None = None
-        self.last_objective = float("nan")
+        self._last_objective: torch.Tensor | None = None
+
+    @property
+    def last_objective(self) -> float:
+        """Sampler objective ``J`` at the last flow step (NaN before any; reading it synchronises)."""
+        return float("nan") if self._last_objective is None else float(self._last_objective)
 
     # --- geometry -----------------------------------------------------------------------------------
     def _box(self, like: torch.Tensor):
-        lo, hi = self.domain.bounds
-        lo = torch.tensor(lo, device=like.device, dtype=like.dtype)
-        return lo, torch.tensor(hi, device=like.device, dtype=like.dtype) - lo
+        """Bounding-box corner ``lo`` and widths ``w`` ``(d,)`` on ``like``'s device/dtype (cached on the domain)."""
+        lo = self.domain._constant("aas_lower", lambda: self.domain.bounds[0], like.device, like.dtype)
+        w = self.domain._constant("aas_width", lambda: [b - a for a, b in zip(*self.domain.bounds)], like.device,
+                                  like.dtype)
+        return lo, w
 
     def to_unit(self, x: torch.Tensor) -> torch.Tensor:
         lo, w = self._box(x)
@@ -93,7 +100,19 @@ class AAS(StatefulSampler):
         return next(self.flow.parameters()).dtype
 
     def sample_flow(self, m: int) -> torch.Tensor:
-        """``m`` points ``(m, d)`` from the flow, inside the domain (rejection for non-box domains)."""
+        """``m`` points ``(m, d)`` from the flow, inside the domain.
+
+        A domain that fills its bounding box (``Box``, a box in space-time) takes the ``m`` draws as they are,
+        on the device; any other domain rejects the draws outside it (data-dependent sizes: a host read per
+        round).
+        """
+        if getattr(self.domain, "fills_bounding_box", False):
+            with torch.no_grad():
+                u, _ = self.flow.sample(m, self.generator)
+            u = u.to(self.device, self.dtype)
+            lo, w = self._box(u)
+            hi = self.domain._constant("aas_upper", lambda: self.domain.bounds[1], u.device, u.dtype)
+            return torch.clamp(lo + w * u, min=lo, max=hi)  # rounding never leaves the closed box
         out, have = [], 0
         lo_hi = None
         for _ in range(100):
@@ -152,7 +171,7 @@ class AAS(StatefulSampler):
             self.optimizer.zero_grad(set_to_none=True)
             (-obj).backward()
             self.optimizer.step()
-            self.last_objective = float(obj.detach())
+            self._last_objective = obj.detach()  # on the device; read by ``last_objective``
         self._points = self._draw_training_set()
         self._residual = None
 

@@ -36,7 +36,8 @@ class Uniform(_Preset):
 
 
 class Sobol(_Preset):
-    """Scrambled Sobol points (low discrepancy); redrawn with a new scramble every ``update_every`` steps."""
+    """Scrambled Sobol points (low discrepancy); every ``update_every`` steps the next ``n`` points of the same
+    sequence, drawn on the device (:class:`pde.sampling.SobolStream`: no host read, no host-to-device copy)."""
 
     name, method_name = "sobol", "sobol"
 

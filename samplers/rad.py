@@ -34,8 +34,26 @@ def rad_weights(residual: torch.Tensor, k: float, c: float) -> torch.Tensor:
     """Unnormalised RAD density ``|r|^k / mean(|r|^k) + c`` from squared residuals ``r^2`` ``(m,)``."""
     e = residual.clamp_min(0) ** (0.5 * k)
     mean = e.mean()
-    w = e / mean + c if mean > 0 else torch.ones_like(e)
+    # all-zero residual: uniform weights (decided on the device, no host read)
+    w = torch.where(mean > 0, e / mean.clamp_min(torch.finfo(e.dtype).tiny) + c, torch.ones_like(e))
     return torch.nan_to_num(w, nan=0.0, posinf=0.0)
+
+
+def sample_without_replacement(w: torch.Tensor, m: int, generator: torch.Generator) -> torch.Tensor:
+    """``m`` distinct indices ``(m,)`` drawn with probabilities ``∝ w`` ``(n,)`` without replacement, in draw order.
+
+    Exponential race (successive sampling): with ``E_i ~ Exp(1)`` i.i.d., the indices of the ``m`` smallest
+    ``E_i / w_i`` are distributed as ``m`` successive weighted draws without replacement (as
+    ``torch.multinomial(w, m, replacement=False)``), computed by ``topk`` on the device without a host read.
+    Weights <= 0 (or NaN) never win against positive ones; if fewer than ``m`` weights are positive, the rest are
+    filled from the zero-weight indices, uniformly. An all-zero ``w`` gives ``m`` uniform draws.
+    """
+    u = torch.rand(w.shape[0], generator=generator, device=generator.device, dtype=torch.float64).to(w.device)
+    e = -torch.log1p(-u)  # Exp(1), finite (u < 1)
+    w = torch.nan_to_num(w.to(torch.float64), nan=0.0).clamp_min(0)
+    # log keys: log(E_i / w_i) <= ~712 for w_i > 0; zero weights rank after every positive one, ordered by E_i
+    keys = torch.where(w > 0, torch.log(e) - torch.log(w.clamp_min(torch.finfo(torch.float64).tiny)), 1e4 + e)
+    return torch.topk(keys, m, largest=False, sorted=True).indices
 
 
 class RAD(StatefulSampler):
@@ -75,10 +93,7 @@ class RAD(StatefulSampler):
         with torch.enable_grad():  # residual_fn may need autograd for derivatives
             res = residual_in_chunks(residual_fn, pool, self.chunk).to(pool.device)
         w = rad_weights(res.double(), self.k, self.c)
-        if float(w.sum()) <= 0:
-            w = torch.ones_like(w)
-        idx = torch.multinomial(w.to(self.generator.device), m, replacement=False, generator=self.generator)
-        idx = idx.to(pool.device)
+        idx = sample_without_replacement(w, m, self.generator).to(pool.device)
         return pool[idx], res[idx]
 
     def update_with_model(self, step, residual_fn):

@@ -2,7 +2,8 @@
 
 Each module exposes ``add_command(subparsers)``, which adds its subparser with
 ``func=handler``; ``handler(args) -> int`` raises ``ValueError`` (``RunFileError``) for
-user errors, which ``pde.cli`` prints in one line.
+user errors, which ``pde.cli`` prints in one line. :mod:`.checks` validates every command's
+arguments (paths, devices, integers) before its handler runs.
 """
 
 from . import export, plot, resume, show, validate

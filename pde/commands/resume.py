@@ -22,6 +22,7 @@ def handler(args) -> int:
     kw = {"device": args.device} if args.device is not None else {}
     run = resume(args.run, steps=args.steps, quiet=args.quiet, **kw)
     metrics = getattr(run, "metrics", None) or {}
-    if not args.quiet and "rel_l2" in metrics:
-        print(f"{args.run}: {run.status}, relative L2 error {metrics['rel_l2']:.3e}")
+    if not args.quiet:
+        err = f"relative L2 error {metrics['rel_l2']:.3e}" if "rel_l2" in metrics else "no reference, no error metrics"
+        print(f"{args.run}: {run.status}, {err}")
     return 0

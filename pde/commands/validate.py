@@ -1,8 +1,10 @@
 """``pde validate RUN.h5 [--reference FILE] [--json]``: relative L2 and max abs error of the stored model.
 
-Without --reference the problem's own reference is used. With it, gridded data in .mat,
-.npz or .h5 (layouts such as x, t, usol or x, tt, uu are recognised); name the arrays
-with --x/--y/--z/--t/--u NAME or --arrays x=NAME,t=NAME,u=NAME when they are not.
+Without --reference the problem's own reference is used (or the one stored in the file). Any PINN run
+file works with --reference, also a checkpoint of an unfinished or killed run. Runs of another kind
+(operators) are validated by the handler registered for their kind (``pde.registry.run_kind``).
+With --reference, gridded data in .mat, .npz or .h5 (layouts such as x, t, usol or x, tt, uu are
+recognised); name the arrays with --x/--y/--z/--t/--u NAME or --arrays x=NAME,t=NAME,u=NAME when they are not.
 """
 
 from __future__ import annotations
@@ -36,23 +38,14 @@ def parse_arrays(text: str | None) -> dict[str, str]:
     return out
 
 
-def _operator_run(path) -> bool:
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            return f.attrs.get("pdekit_run") in ("operator", b"operator")
-    except OSError:
-        return False
-
-
 def handler(args) -> int:
+    from .. import registry
+    from ..store import run_kind
     from ..validate import validate
 
-    if _operator_run(args.run):  # neural-operator runs are validated against their dataset by operators
-        from operators.cli import _validate
-
-        return _validate(args)
+    kind = run_kind(args.run)  # refuses non-runs and damaged files with one line
+    if kind != "pinn":  # e.g. operator runs, validated against their dataset by the handler of their kind
+        return registry.run_kind(kind).validate_command(args)
 
     names = parse_arrays(args.arrays)
     for c in ("x", "y", "z", "t", "u"):

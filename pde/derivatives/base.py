@@ -19,13 +19,14 @@ to learn its requests, so engines that compute several derivatives in one pass
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
 __all__ = ["AbstractDerivatives", "AbstractDerivativeEngine", "RecordingDerivatives", "Request",
-           "UnsupportedDerivative"]
+           "UnsupportedDerivative", "UnsupportedOperation"]
 
 #: A derivative request: (field name, sorted tuple of coordinate names). ``("u", ())`` is the value.
 Request = tuple[str, tuple[str, ...]]
@@ -33,6 +34,10 @@ Request = tuple[str, tuple[str, ...]]
 
 class UnsupportedDerivative(ValueError):
     """Raised when an engine cannot compute a requested derivative."""
+
+
+class UnsupportedOperation(UnsupportedDerivative, NotImplementedError):
+    """Raised when a model applies an operation that Taylor-mode jets have no rule for (names the op)."""
 
 
 class AbstractDerivatives(ABC):
@@ -46,6 +51,10 @@ class AbstractDerivatives(ABC):
         self.normals = normals
         self._col = {n: i for i, n in enumerate(self.names)}
         self._field = {f: i for i, f in enumerate(self.fields)}
+        #: the one cache of every engine: ``(operator, field, over) -> (N,)`` tensor. Partial derivatives
+        #: are ``("partial", field, wrt)``; operators ``("laplacian", field, over)`` and so on; engines may
+        #: keep intermediate results under their own operator names (e.g. autograd's gradient rows).
+        self._cache: dict[tuple[str, str, tuple], torch.Tensor] = {}
 
     # -- requests -------------------------------------------------------------------------
     def key(self, field: str, wrt: Sequence[str]) -> Request:
@@ -75,9 +84,33 @@ class AbstractDerivatives(ABC):
     def n(self) -> int:
         return self.points.shape[0]
 
-    @abstractmethod
+    # -- the cache --------------------------------------------------------------------------
+    def cached(self, op: str, field: str, over: Sequence, compute: Callable[[], dict]) -> torch.Tensor:
+        """The value of operator ``op`` of ``field`` over ``over``, computed at most once.
+
+        ``compute()`` returns ``{field: tensor}`` for every field its pass produced (one jet pass
+        serves all fields at once); each is stored under ``(op, field, over)``. Every engine keys
+        every cached quantity on (operator, field, over), so the same operator over other
+        coordinates is never served from a stale entry.
+        """
+        key = (op, field, tuple(over))
+        hit = self._cache.get(key)
+        if hit is None:
+            for f, v in compute().items():
+                self._cache[(op, f, key[2])] = v
+            hit = self._cache[key]
+        return hit
+
+    def is_cached(self, op: str, field: str, over: Sequence) -> bool:
+        return (op, field, tuple(over)) in self._cache
+
     def derivative(self, field: str, wrt: tuple[str, ...]) -> torch.Tensor:
-        """Compute (or fetch from cache) one request; ``wrt`` is already sorted."""
+        """One request (``wrt`` already sorted), from the cache or :meth:`_partials`."""
+        return self.cached("partial", field, wrt, lambda: self._partials(field, wrt))
+
+    @abstractmethod
+    def _partials(self, field: str, wrt: tuple[str, ...]) -> dict:
+        """Compute ``d field / d wrt``; returns ``{field: (N,)}`` (may fill more of the cache itself)."""
 
     # -- operators ------------------------------------------------------------------------
     def _over(self, over: Sequence[str] | None) -> tuple[str, ...]:
@@ -143,6 +176,9 @@ class RecordingDerivatives(AbstractDerivatives):
         self.requests.add((field, wrt))
         return torch.zeros(self.n, device=self.points.device, dtype=self.points.dtype)
 
+    def _partials(self, field, wrt):  # not used: derivative() is overridden
+        raise NotImplementedError
+
 
 class AbstractDerivativeEngine(ABC):
     """Computes derivatives of ``model`` (``(N, d) -> (N, m)``) at points.
@@ -163,5 +199,42 @@ class AbstractDerivativeEngine(ABC):
                     requests: set[Request] | None = None, create_graph: bool = True) -> AbstractDerivatives:
         """Return a derivatives object for ``model`` at ``points`` ``(N, d)``."""
 
+    #: whether the engine draws random numbers (STDE estimators): such an engine's state must be in
+    #: the checkpoint, and an L-BFGS phase evaluates it inside :meth:`frozen`
+    stochastic: bool = False
+
     def describe(self) -> dict:
         return {"name": self.name}
+
+    # -- state (the trainer stores it in the checkpoint) ----------------------------------
+    def state_dict(self) -> dict:
+        """Everything needed to continue bit-exactly after a resume; ``{}`` for deterministic engines."""
+        return {}
+
+    def load_state_dict(self, state: dict, device=None) -> None:
+        """Restore :meth:`state_dict`; a deterministic engine accepts only ``{}``."""
+        if state:
+            raise ValueError(f"the {self.name!r} engine is deterministic and has no state; got keys "
+                             f"{sorted(state)} (a checkpoint of another engine?)")
+
+    def reseed(self, seed: int) -> None:
+        """Restart the engine's random streams from ``seed`` (no-op for deterministic engines)."""
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Within the block every evaluation sees the same random draws (no-op when deterministic)."""
+        yield
+
+    # -- per-device constants (no host-to-device copy in a steady-state step) --------------
+    def constant(self, key, device, dtype, build: Callable[[], object]) -> torch.Tensor:
+        """A tensor built once per ``(key, device, dtype)`` from ``build()`` (nested lists), then reused.
+
+        The first call copies host data to the device; every later step reads the cached tensor,
+        so the training loop does no host-to-device copy for index or direction tables.
+        """
+        cache = self.__dict__.setdefault("_constants", {})
+        k = (key, torch.device(device), dtype)
+        t = cache.get(k)
+        if t is None:
+            t = cache[k] = torch.tensor(build(), dtype=dtype, device=device)
+        return t

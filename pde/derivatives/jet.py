@@ -22,7 +22,15 @@ plain torch functions (``F.linear``, ``torch.tanh``, ``torch.sin``, ``F.gelu``, 
 ``F.softplus``, ``torch.cat``, ``+ - * /``, ``@``, indexing, ...) without model code
 changes. Elementwise functions use Faa di Bruno's formula
 ``y_k = sum_{j=1}^k f^(j)(x_0)/j! [t^k] (x(t) - x_0)^j``; products are Cauchy products.
-Anything else raises :class:`~pde.derivatives.base.UnsupportedDerivative` naming the op.
+Dispatch is on the torch function object itself (``torch.tanh``, ``torch.Tensor.add``,
+``F.linear``, ...), never on its ``__name__``; any other op raises
+:class:`~pde.derivatives.base.UnsupportedOperation` (a ``NotImplementedError`` and an
+``UnsupportedDerivative``) naming it: nothing, not even ``F.dropout``, is silently skipped.
+
+Broadcasting: whenever an op broadcasts the value to a larger shape (``jet + tensor``,
+``*``, ``/``, ``where``, ``expand``), every coefficient is expanded with it (a view), so
+reductions (``sum``, ``mean``, ``prod``), indexing and ``cat`` see coefficients of the value's
+shape; the only size-1 axis left is a point axis of directions shared by all points.
 All arithmetic is ordinary torch arithmetic, so outputs stay differentiable with respect
 to the model's parameters.
 """
@@ -35,9 +43,9 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .base import UnsupportedDerivative
+from .base import UnsupportedDerivative, UnsupportedOperation
 
-__all__ = ["Jet", "OneHot", "activation_derivatives", "compose", "supported_ops"]
+__all__ = ["Jet", "OneHot", "activation_derivatives", "check_output", "compose", "supported_ops"]
 
 
 class OneHot:
@@ -50,9 +58,12 @@ class OneHot:
     every other op densifies it.
     """
 
-    def __init__(self, index: torch.Tensor, d: int, scale: float | torch.Tensor = 1.0, dtype=None, key=None):
+    def __init__(self, index: torch.Tensor, d: int, scale: float | torch.Tensor = 1.0, dtype=None, key=None,
+                 deterministic: bool = False):
         self.index, self.d, self.scale, self.dtype = index, d, scale, dtype
         self.key = index if key is None else key
+        #: reduce over directions without atomics (see :func:`_csum0`): same bits on every run on a GPU
+        self.deterministic = bool(deterministic)
 
     def _scale_last(self):
         return self.scale[..., None] if isinstance(self.scale, torch.Tensor) else self.scale
@@ -61,7 +72,7 @@ class OneHot:
         return F.one_hot(self.index, self.d).to(self.dtype) * self._scale_last()
 
     def with_scale(self, scale, index=None) -> OneHot:
-        return OneHot(self.index if index is None else index, self.d, scale, self.dtype, self.key)
+        return OneHot(self.index if index is None else index, self.d, scale, self.dtype, self.key, self.deterministic)
 
 
 def _dense(c):
@@ -104,12 +115,23 @@ def _cmul(a, b):
 
 
 def _csum0(c):
-    """Sum over the direction axis (collapsed top coefficient)."""
-    if isinstance(c, OneHot) and c.index.ndim == 2:  # scatter the V entries of each point: O(V N + N d)
+    """Sum over the direction axis (collapsed top coefficient).
+
+    A OneHot ``(V, N)`` is scattered into ``(N, d)``: O(V N + N d). ``scatter_add`` of the ``V``
+    entries of a row uses atomics on a GPU (the summation order, hence the last bits, vary from run
+    to run); with ``deterministic`` the ``V`` directions are added one at a time (one writer per
+    element in each of the ``V`` scatters), so the result is the same on every run.
+    """
+    if isinstance(c, OneHot) and c.index.ndim == 2:
         sc = c.scale if isinstance(c.scale, torch.Tensor) else torch.full(
             c.index.shape, float(c.scale), dtype=c.dtype, device=c.index.device)
         idx, sc = c.index.T, sc.expand(c.index.shape).T  # (N, V)
-        return sc.new_zeros(idx.shape[0], c.d).scatter_add(1, idx, sc)
+        out = sc.new_zeros(idx.shape[0], c.d)
+        if not c.deterministic:
+            return out.scatter_add(1, idx, sc)
+        for v in range(idx.shape[1]):  # fixed order, one contribution per element per scatter
+            out = out.scatter_add(1, idx[:, v:v + 1], sc[:, v:v + 1])
+        return out
     return None if c is None else _dense(c).sum(0)
 
 
@@ -325,10 +347,7 @@ class Jet:
 
     def derivative(self, k: int) -> torch.Tensor:
         """``k``-th derivative in ``t``: ``k! c_k``."""
-        c = self.coeffs[k]
-        if c is None:
-            return self.primal.new_zeros((1,) * (self.ndim + int(self._has_v(k))))
-        return math.factorial(k) * _dense(c)
+        return math.factorial(k) * self._full(k)
 
     def _has_v(self, k: int) -> bool:
         return k >= 1 and not (self.collapsed and k == self.order)
@@ -366,26 +385,44 @@ class Jet:
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        name = getattr(func, "__name__", str(func))
-        handler = _HANDLERS.get(name)
+        try:
+            handler = _HANDLERS.get(func)
+        except TypeError:  # an unhashable callable
+            handler = None
         if handler is None:
-            raise UnsupportedDerivative(
-                f"Taylor-mode jets do not support the torch operation {name!r}; "
-                f"supported: {', '.join(sorted(_HANDLERS))}")
+            raise UnsupportedOperation(
+                f"Taylor-mode jets do not support the torch operation {_op_name(func)!r} (no Taylor-mode "
+                f"rule; it is not silently skipped); supported: {', '.join(supported_ops())}")
         return handler(*args, **kwargs)
 
-    # tensor methods called directly on a jet (x.tanh(), x.sum(-1), ...)
+    # tensor methods called directly on a jet (x.tanh(), x.sum(-1), ...): the handler of torch.Tensor.<name>
     def __getattr__(self, name):
-        if name.startswith("_") or name not in _HANDLERS:
+        handler = None if name.startswith("_") else _HANDLERS.get(getattr(torch.Tensor, name, None))
+        if handler is None:
             raise AttributeError(f"Jet has no attribute {name!r} (Taylor-mode jets support: "
-                                 f"{', '.join(sorted(_HANDLERS))})")
-        handler = _HANDLERS[name]
+                                 f"{', '.join(supported_ops())})")
         return lambda *a, **k: handler(self, *a, **k)
+
+
+def _op_name(func) -> str:
+    name = getattr(func, "__name__", None) or str(func)
+    mod = getattr(func, "__module__", None)
+    return f"{mod}.{name}" if mod and mod.startswith("torch.nn") else name
 
 
 def supported_ops() -> list[str]:
     """Names of the torch operations a :class:`Jet` can pass through."""
-    return sorted(_HANDLERS)
+    return sorted(_HANDLER_NAMES)
+
+
+def check_output(out, fields) -> None:
+    """Raise unless ``out`` is a jet of value shape ``(N, len(fields))`` (the model's jet output)."""
+    if not isinstance(out, Jet):
+        raise UnsupportedDerivative("the model returned a plain tensor for a jet input: it does not depend on "
+                                    "its input through supported torch operations")
+    if out.ndim != 2 or out.shape[1] != len(fields):
+        raise ValueError(f"model output must have shape (N, {len(fields)}) for fields {tuple(fields)}, "
+                         f"got {tuple(out.shape)}")
 
 
 def _is_jet(x) -> bool:
@@ -398,11 +435,48 @@ def _check_pair(a: Jet, b: Jet):
                          f"{b.order} (collapsed={b.collapsed})")
 
 
+def _vshape(x) -> tuple:
+    """Value shape of a jet, tensor or number (``()``)."""
+    return tuple(x.shape) if _is_jet(x) or isinstance(x, torch.Tensor) else ()
+
+
+def _expand_coeff(c, S: tuple, has_v: bool):
+    """Coefficient ``c`` broadcast (a view) so that its trailing axes are the value shape ``S``.
+
+    A size-1 leading point axis of a coefficient whose value axis is larger is kept only while
+    the value keeps its shape (e.g. one input direction shared by all points, ``(V, 1, d)``);
+    when an operation broadcasts the value to a larger shape, every coefficient is expanded
+    with it, so reductions and indexing later see the value's shape.
+    """
+    if c is None:
+        return None
+    c = _dense(c)
+    nd = len(S) + int(has_v)
+    if c.ndim < nd:
+        c = c.reshape((1,) * (nd - c.ndim) + tuple(c.shape))
+    return c.expand(tuple(c.shape[: c.ndim - len(S)]) + tuple(S))
+
+
+def _grow(x: Jet, S: tuple) -> Jet:
+    """The jet ``x`` broadcast to the value shape ``S`` (all its coefficients too; views)."""
+    if tuple(x.shape) == tuple(S):
+        return x
+    coeffs = [x.primal.expand(S)] + [_expand_coeff(c, S, x._has_v(k)) for k, c in enumerate(x.coeffs) if k]
+    return Jet(coeffs, x.collapsed, x.counts)
+
+
+def _grow_all(*xs):
+    """Broadcast the jets among ``xs`` to the common value shape of all of them."""
+    S = torch.broadcast_shapes(*(_vshape(x) for x in xs))
+    return [(_grow(x, S) if _is_jet(x) else x) for x in xs]
+
+
 def _add(a, b, alpha=1):
     if alpha != 1:
         b = _mul(b, alpha)
     if not (_is_jet(a) or _is_jet(b)):  # constants (numbers or tensors without a jet)
         return a + b
+    a, b = _grow_all(a, b)
     if _is_jet(a) and _is_jet(b):
         _check_pair(a, b)
         n = a.counts
@@ -420,6 +494,7 @@ def _sub(a, b, alpha=1):
 def _mul(a, b):
     if not (_is_jet(a) or _is_jet(b)):  # constants, e.g. the -1 of a subtraction
         return a * b
+    a, b = _grow_all(a, b)
     if _is_jet(a) and _is_jet(b):
         _check_pair(a, b)
         A, B = a.coeffs, b.coeffs
@@ -474,6 +549,8 @@ def compose(x: Jet, derivs: list[torch.Tensor], prescaled: bool = False) -> Jet:
 
 def _elementwise(name):
     def handler(x, *a, **k):
+        if k.get("inplace") is False:  # F.relu(x, inplace=False) and the like
+            k = {key: v for key, v in k.items() if key != "inplace"}
         if a or k:
             raise UnsupportedDerivative(f"Taylor-mode jets: {name} with extra arguments {a} {k} is not supported")
         return compose(x, _ELEMENTWISE[name](x.primal, x.order))
@@ -520,7 +597,7 @@ def _linear(x, weight, bias=None):
         elif isinstance(c, OneHot):  # column lookup of the weight, no matmul
             out.append(weight.t()[c.index] * c._scale_last())
         else:
-            out.append(F.linear(c, weight))
+            out.append(F.linear(c if c.shape[-1] == x.shape[-1] else c.expand(*c.shape[:-1], x.shape[-1]), weight))
     return Jet(out, x.collapsed, x.counts)
 
 
@@ -528,8 +605,8 @@ def _matmul(a, b):
     if _is_jet(a) and _is_jet(b):
         return _bilinear(a, b, torch.matmul)
     if _is_jet(a):
-        return Jet([None if c is None else _dense(c) @ b for c in a.coeffs], a.collapsed, a.counts)
-    return Jet([None if c is None else a @ _dense(c) for c in b.coeffs], b.collapsed, b.counts)
+        return Jet([None if c is None else a._full(k) @ b for k, c in enumerate(a.coeffs)], a.collapsed, a.counts)
+    return Jet([None if c is None else a @ b._full(k) for k, c in enumerate(b.coeffs)], b.collapsed, b.counts)
 
 
 def _bilinear(a: Jet, b: Jet, op):
@@ -605,9 +682,12 @@ def _sum(x, dim=None, keepdim=False, dtype=None):
         raise UnsupportedDerivative("Taylor-mode jets: sum over all elements (no dim) mixes points; give dim")
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
     if len(dims) == 1 and dims[0] % x.ndim == x.ndim - 1:  # sum over the last axis keeps sparsity
+        n_last = x.shape[-1]
+
         def last(c):
-            if c is None or not isinstance(c, OneHot):
-                return None if c is None else c.sum(-1, keepdim=keepdim)
+            if c is None or not isinstance(c, OneHot):  # a broadcast last axis counts n_last times
+                return None if c is None else (c if c.shape[-1] == n_last else c.expand(
+                    *c.shape[:-1], n_last)).sum(-1, keepdim=keepdim)
             sc = c.scale if isinstance(c.scale, torch.Tensor) else torch.full(
                 c.index.shape, float(c.scale), dtype=c.dtype, device=c.index.device)
             sc = sc.expand(c.index.shape)
@@ -675,21 +755,38 @@ def _rsub(a, b, alpha=1):  # torch.rsub(a, b) = b - alpha * a
     return _sub(b, _mul(a, alpha))
 
 
-_HANDLERS: dict[str, Callable] = {
-    "__add__": _add, "add": _add, "__radd__": lambda a, b: _add(b, a), "__iadd__": _add,
-    "__sub__": _sub, "sub": _sub, "subtract": _sub, "__rsub__": lambda a, b: _sub(b, a), "rsub": _rsub,
-    "__mul__": _mul, "mul": _mul, "multiply": _mul, "__rmul__": lambda a, b: _mul(b, a),
-    "__truediv__": _div, "div": _div, "divide": _div, "true_divide": _div, "__rtruediv__": lambda a, b: _div(b, a),
-    "__neg__": lambda a: _mul(a, -1.0), "neg": lambda a: _mul(a, -1.0), "negative": lambda a: _mul(a, -1.0),
-    "__pow__": _pow, "pow": _pow, "square": _square, "reciprocal": _reciprocal,
-    "__matmul__": _matmul, "matmul": _matmul, "__rmatmul__": lambda a, b: _matmul(b, a), "mm": _matmul,
-    "__getitem__": _getitem, "linear": _linear, "cat": _cat, "concat": _cat, "concatenate": _cat, "stack": _stack,
-    "unsqueeze": _unsqueeze, "reshape": _reshape, "view": _reshape, "sum": _sum, "mean": _mean, "prod": _prod,
-    "gelu": _gelu, "silu": _silu, "softplus": _softplus, "sigmoid": _sigmoid, "dropout": lambda x, *a, **k: x,
-    "contiguous": _identity, "to": _to, "clone": _identity,
-}
-for _n in ("tanh", "sin", "cos", "exp", "log", "relu", "sqrt", "rsqrt"):
-    _HANDLERS[_n] = _elementwise(_n)
+def _where(cond, a, b):
+    """``torch.where(cond, a, b)`` with jets among ``a``/``b`` (``cond`` a plain boolean tensor)."""
+    if _is_jet(cond):
+        raise UnsupportedDerivative("Taylor-mode jets: torch.where with a jet condition is not supported")
+    cond, a, b = _grow_all(cond, a, b)
+    ref = a if _is_jet(a) else b
+    if _is_jet(a) and _is_jet(b):
+        _check_pair(a, b)
+    S = tuple(ref.shape)
+    cond = cond.expand(S) if isinstance(cond, torch.Tensor) else torch.as_tensor(cond, device=ref.device)
+    out = []
+    for k in range(ref.order + 1):
+        ca = a.coeffs[k] if _is_jet(a) else (a if k == 0 else None)
+        cb = b.coeffs[k] if _is_jet(b) else (b if k == 0 else None)
+        if k and ca is None and cb is None:
+            out.append(None)
+            continue
+        if k:
+            n = ref.counts[k]
+            ca = _expand_coeff(_s(ca, n), S, ref._has_v(k)) if ca is not None else None
+            cb = _expand_coeff(_s(cb, n), S, ref._has_v(k)) if cb is not None else None
+            ca = torch.zeros_like(cb) if ca is None else ca
+            cb = torch.zeros_like(ca) if cb is None else cb
+        out.append(torch.where(cond, ca, cb))
+    return Jet(out, ref.collapsed, ref.counts)
+
+
+def _expand(x, *sizes):
+    """``jet.expand(*sizes)``: the value and every coefficient broadcast to the new shape (views)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, torch.Size)):
+        sizes = tuple(sizes[0])
+    return _grow(x, tuple(x.primal.expand(*sizes).shape))
 
 
 def _tanh(x, *a, **k):
@@ -698,7 +795,46 @@ def _tanh(x, *a, **k):
     return compose(x, _tanh_taylor(x.primal, x.order), prescaled=True)
 
 
-# constructors "like" a jet give plain constants shaped like its value
-for _n in ("ones_like", "zeros_like", "full_like", "empty_like", "rand_like", "randn_like"):
-    _HANDLERS[_n] = (lambda fn: lambda x, *a, **k: fn(x.primal if _is_jet(x) else x, *a, **k))(getattr(torch, _n))
-_HANDLERS["tanh"] = _tanh
+def _like(fn):
+    """Constructors "like" a jet give plain constants shaped like its value."""
+    return lambda x, *a, **k: fn(x.primal if _is_jet(x) else x, *a, **k)
+
+
+def _neg(a):
+    return _mul(a, -1.0)
+
+
+#: handler -> the names it serves in ``torch``, ``torch.Tensor`` and ``torch.nn.functional``. Dispatch
+#: (``__torch_function__``) is on the function *object* found under each name, never on
+#: ``func.__name__`` (so e.g. ``F.dropout`` cannot be mistaken for another op and silently skipped).
+_TABLE: list[tuple[Callable, tuple[str, ...]]] = [
+    (_add, ("add", "__add__", "__iadd__")), (lambda a, b: _add(b, a), ("__radd__",)),
+    (_sub, ("sub", "subtract", "__sub__", "__isub__")), (lambda a, b: _sub(b, a), ("__rsub__",)),
+    (_rsub, ("rsub",)),
+    (_mul, ("mul", "multiply", "__mul__", "__imul__")), (lambda a, b: _mul(b, a), ("__rmul__",)),
+    (_div, ("div", "divide", "true_divide", "__truediv__", "__itruediv__")),
+    (lambda a, b: _div(b, a), ("__rtruediv__",)),
+    (_neg, ("neg", "negative", "__neg__")), (_pow, ("pow", "__pow__")), (_square, ("square",)),
+    (_reciprocal, ("reciprocal",)),
+    (_matmul, ("matmul", "mm", "__matmul__")), (lambda a, b: _matmul(b, a), ("__rmatmul__",)),
+    (_getitem, ("__getitem__",)), (_linear, ("linear",)), (_cat, ("cat", "concat", "concatenate")),
+    (_stack, ("stack",)), (_unsqueeze, ("unsqueeze",)), (_reshape, ("reshape", "view")),
+    (_sum, ("sum",)), (_mean, ("mean",)), (_prod, ("prod",)),
+    (_gelu, ("gelu",)), (_silu, ("silu",)), (_softplus, ("softplus",)), (_sigmoid, ("sigmoid",)),
+    (_identity, ("contiguous", "clone")), (_expand, ("expand",)), (_to, ("to",)), (_tanh, ("tanh",)),
+] + [(_elementwise(n), (n,)) for n in ("sin", "cos", "exp", "log", "relu", "sqrt", "rsqrt")] + [
+    (_like(getattr(torch, n)), (n,)) for n in ("ones_like", "zeros_like", "full_like", "empty_like",
+                                               "rand_like", "randn_like")]
+
+_HANDLERS: dict[Callable, Callable] = {}
+_HANDLER_NAMES: set[str] = set()
+for _handler, _names in _TABLE:
+    for _n in _names:
+        _HANDLER_NAMES.add(_n)
+        for _ns in (torch, torch.Tensor, F):
+            _f = getattr(_ns, _n, None)
+            if _f is not None:
+                _HANDLERS.setdefault(_f, _handler)
+_HANDLER_NAMES.add("where")
+_HANDLERS[torch.where] = _where
+_HANDLERS[torch.Tensor.where] = lambda x, cond, y: _where(cond, x, y)  # x.where(cond, y)

@@ -19,154 +19,35 @@ order ``K``.
 
 from __future__ import annotations
 
-import itertools
-import math
-from functools import reduce
-
 import torch
 
-from .base import AbstractDerivativeEngine, AbstractDerivatives, UnsupportedDerivative
-from .jet import Jet
+from .base import AbstractDerivativeEngine
+from .jetpass import JetDerivatives, input_jet, polarization
 
 __all__ = ["Taylor", "polarization"]
 
-Direction = tuple[int, ...]
 
+class _TaylorDerivatives(JetDerivatives):
+    """Exact partials (:class:`~pde.derivatives.jetpass.JetDerivatives`) plus one-pass operators."""
 
-def _primitive(v: tuple[int, ...]) -> tuple[Direction, int]:
-    """Write the integer vector ``v`` as ``a * w`` with ``w`` primitive, first nonzero entry > 0."""
-    g = reduce(math.gcd, (abs(x) for x in v if x), 0)
-    first = next(x for x in v if x)
-    a = g if first > 0 else -g
-    return tuple(x // a for x in v), a
-
-
-def polarization(idx: tuple[int, ...], d: int) -> dict[Direction, float]:
-    """Weights ``w`` with ``D^k u[e_idx0, ..., e_idxk-1] = sum_v w[v] c_k(v)``.
-
-    ``c_k(v)`` is the k-th normalised Taylor coefficient of ``u(x + t v)``; ``k = len(idx)``.
-    """
-    k = len(idx)
-    if len(set(idx)) == 1:
-        e = [0] * d
-        e[idx[0]] = 1
-        return {tuple(e): float(math.factorial(k))}  # D^k u[e]^k = k! c_k(e)
-    weights: dict[Direction, float] = {}
-    for r in range(1, k + 1):
-        for S in itertools.combinations(range(k), r):
-            v = [0] * d
-            for s in S:
-                v[idx[s]] += 1
-            w, a = _primitive(tuple(v))
-            weights[w] = weights.get(w, 0.0) + (-1) ** (k - r) * float(a) ** k
-    return {w: c for w, c in weights.items() if c != 0}
-
-
-def _input_jet(points: torch.Tensor, dirs: torch.Tensor, order: int, collapsed: bool = False) -> Jet:
-    """Jet of the line ``points + t dirs[v]``; ``dirs`` ``(V, 1, d)`` or ``(V, N, d)``."""
-    return Jet([points, dirs] + [None] * (order - 1), collapsed)  # None: structurally zero coefficient
-
-
-def _check_output(out, fields):
-    if not isinstance(out, Jet):
-        raise UnsupportedDerivative("the model returned a plain tensor for a jet input: it does not depend on "
-                                    "its input through supported torch operations")
-    if out.ndim != 2 or out.shape[1] != len(fields):
-        raise ValueError(f"model output must have shape (N, {len(fields)}) for fields {tuple(fields)}, "
-                         f"got {tuple(out.shape)}")
-
-
-class _TaylorDerivatives(AbstractDerivatives):
-    def __init__(self, engine, model, points, names, fields, normals, requests, create_graph=True):
-        super().__init__(points, names, fields, normals)
-        self._engine, self._model = engine, model
-        self._grad = bool(create_graph)  # False: no graph to the parameters (evaluation), less memory
-        self._values: dict = {}
-        self._primal = None
-        self._pending: set = set(r for r in (requests or ()) if r[1])
-        self._ops: dict = {}  # cached operators (laplacian, ...)
-
-    # -- passes ---------------------------------------------------------------------------
-    def _forward(self, jet: Jet) -> Jet:
-        with torch.set_grad_enabled(torch.is_grad_enabled() and self._grad):
-            out = self._model(jet)
-        _check_output(out, self.fields)
-        if self._primal is None:
-            self._primal = out.primal
-        return out
-
-    def _value(self) -> torch.Tensor:
-        if self._primal is None:
-            with torch.set_grad_enabled(torch.is_grad_enabled() and self._grad):
-                out = self._model(self.points)
-            if out.ndim != 2 or out.shape[1] != len(self.fields):
-                raise ValueError(f"model output must have shape (N, {len(self.fields)}) for fields "
-                                 f"{tuple(self.fields)}, got {tuple(out.shape)}")
-            self._primal = out
-        return self._primal
-
-    def _compute(self, requests) -> None:
-        """One batched jet pass for all ``requests`` (each with at least one coordinate)."""
-        d = len(self.names)
-        plans, need, order = {}, {}, 1
-        for field, wrt in requests:
-            k = len(wrt)
-            if k > self._engine.max_order:
-                raise UnsupportedDerivative(f"Taylor engine: derivative d^{k} {field}/d{' d'.join(wrt)} has order "
-                                            f"{k} > max_order={self._engine.max_order}")
-            order = max(order, k)
-            w = polarization(tuple(self._col[c] for c in wrt), d)
-            plans[(field, wrt)] = w
-            for v in w:
-                need[v] = max(need.get(v, 0), k)
-        # directions sorted by the order they need: coefficient k is only carried for the first counts[k]
-        ordered = sorted(need, key=lambda v: -need[v])
-        dirs = {v: i for i, v in enumerate(ordered)}
-        counts = [None] + [sum(1 for v in ordered if need[v] >= k) for k in range(1, order + 1)]
-        vecs = torch.tensor(ordered, dtype=self.points.dtype, device=self.points.device)
-        jet = _input_jet(self.points, vecs[:, None, :], order)
-        jet.counts = tuple(counts)
-        out = self._forward(jet)
-        for (field, wrt), w in plans.items():
-            f, k = self._field[field], len(wrt)
-            ck = out.coeffs[k]
-            val = None
-            for v, c in w.items():
-                term = ck[dirs[v], :, f] * c if ck.shape[0] > 1 else ck[0, :, f] * c
-                val = term if val is None else val + term
-            self._values[(field, wrt)] = val.expand(self.n) if val.shape[0] != self.n else val
-
-    def derivative(self, field, wrt):
-        key = (field, wrt)
-        val = self._values.get(key)
-        if val is not None:
-            return val
-        if not wrt:
-            val = self._value()[:, self._field[field]]
-            self._values[key] = val
-            return val
-        todo = self._pending | {key}
-        self._pending = set()
-        self._compute(sorted(todo))
-        return self._values[key]
-
-    # -- operators ------------------------------------------------------------------------
     def laplacian(self, field, over=None):
+        """Exact ``sum_i d^2 field/dx_i^2`` over ``over``, ``(N,)``: one collapsed order-2 pass (all fields)."""
         cols = self._over(over)
+        self.key(field, cols)  # validates the field and every coordinate
         pure = [(field, (c, c)) for c in cols]
-        if all(p in self._values for p in pure):
+        if all(self.is_cached("partial", *p) for p in pure):
             return super().laplacian(field, cols)
-        key = ("laplacian", field, cols)
-        if key not in self._ops:
-            self._pending -= set(pure)  # served by the collapsed pass unless asked for separately
-            idx = torch.tensor([self._col[c] for c in cols], device=self.points.device)
-            e = torch.zeros(len(cols), 1, len(self.names), dtype=self.points.dtype, device=self.points.device)
-            e[torch.arange(len(cols)), 0, idx] = 1
-            out = self._forward(_input_jet(self.points, e, 2, collapsed=True))
-            for f, i in self._field.items():
-                self._ops[("laplacian", f, cols)] = (2 * out.coeffs[2][..., i]).expand(self.n)
-        return self._ops[key]
 
+        def compute():
+            self._pending -= set(pure)  # served by the collapsed pass unless asked for separately
+            idx = [self._col[c] for c in cols]
+            d = len(self.names)
+            e = self._engine.constant(("laplacian", tuple(idx), d), self.points.device, self.points.dtype,
+                                      lambda: [[[1.0 if j == i else 0.0 for j in range(d)]] for i in idx])
+            out = self._forward(input_jet(self.points, e, 2, collapsed=True))
+            c2 = out._full(2)
+            return {f: (2 * c2[..., i]).expand(self.n) for f, i in self._field.items()}
+        return self.cached("laplacian", field, cols, compute)
 
     def biharmonic(self, field, over=None):
         """Exact ``Delta^2 field = sum_i u_iiii + 2 sum_{i<j} u_iijj``, ``(N,)``, one order-4 pass.
@@ -175,21 +56,32 @@ class _TaylorDerivatives(AbstractDerivatives):
         ``D^4u[v]^4 = 24 c_4(v)``: ``d^2`` directions.
         """
         cols = self._over(over)
-        key = ("biharmonic", field, cols)
-        if key not in self._ops:
+        self.key(field, cols)  # validates the field and every coordinate
+
+        def compute():
             idx = [self._col[c] for c in cols]
             m, D = len(idx), len(self.names)
-            eye = torch.eye(D, dtype=self.points.dtype, device=self.points.device)[idx]  # (m, D)
-            iu, ju = torch.triu_indices(m, m, 1, device=self.points.device)
-            dirs = torch.cat([eye, eye[iu] + eye[ju], eye[iu] - eye[ju]])
-            out = self._forward(_input_jet(self.points, dirs[:, None, :], 4))
-            c4 = 24 * out.coeffs[4]  # (V, N, m_fields)
-            pure, plus, minus = c4[:m], c4[m:m + len(iu)], c4[m + len(iu):]
-            mixed = (plus + minus - 2 * pure[iu] - 2 * pure[ju]) / 12
-            total = pure.sum(0) + 2 * mixed.sum(0)
-            for f, i in self._field.items():
-                self._ops[("biharmonic", f, cols)] = total[..., i].expand(self.n)
-        return self._ops[key]
+            iu, ju = [a for a in range(m) for b in range(a + 1, m)], [b for a in range(m) for b in range(a + 1, m)]
+
+            def table():
+                eye = [[1.0 if j == i else 0.0 for j in range(D)] for i in idx]
+                plus = [[x + y for x, y in zip(eye[a], eye[b])] for a, b in zip(iu, ju)]
+                minus = [[x - y for x, y in zip(eye[a], eye[b])] for a, b in zip(iu, ju)]
+                return [[row] for row in eye + plus + minus]
+            dirs = self._engine.constant(("biharmonic", tuple(idx), D), self.points.device, self.points.dtype,
+                                         table)  # (m + 2 P, 1, D)
+            out = self._forward(input_jet(self.points, dirs, 4))
+            c4 = 24 * out._full(4)  # (V, N, m_fields)
+            P = len(iu)
+            pure, plus, minus = c4[:m], c4[m:m + P], c4[m + P:]
+            total = pure.sum(0)
+            if P:
+                sel_i = self._engine.constant(("biharmonic_i", m), self.points.device, torch.long, lambda: iu)
+                sel_j = self._engine.constant(("biharmonic_j", m), self.points.device, torch.long, lambda: ju)
+                mixed = (plus + minus - 2 * pure[sel_i] - 2 * pure[sel_j]) / 12
+                total = total + 2 * mixed.sum(0)
+            return {f: total[..., i].expand(self.n) for f, i in self._field.items()}
+        return self.cached("biharmonic", field, cols, compute)
 
 
 class Taylor(AbstractDerivativeEngine):

@@ -13,15 +13,19 @@ import h5py
 import numpy as np
 import torch
 
+from ..run import find_in_architecture
 from ._serialize import dataset_kwargs, escape, read_value, unescape, write_value
 
-__all__ = ["RunFileError", "write_run", "read_run", "open_run", "SCHEMA_VERSION", "FORMAT"]
+__all__ = ["RunFileError", "write_run", "read_run", "open_run", "run_kind", "SCHEMA_VERSION", "FORMAT", "KINDS"]
 
 #: value of the root attribute ``format`` of every run file
 FORMAT = "pdekit-run"
-#: schema written by this version; files with a larger ``schema_version`` are refused
-SCHEMA_VERSION = 1
+#: schema written by this version; files with a larger ``schema_version`` are refused.
+#: 2: root attribute ``kind`` (``pinn`` | ``operator``) and the ``/predictions`` group; version 1 files are PINN runs.
+SCHEMA_VERSION = 2
 STATUSES = ("running", "finished", "diverged", "interrupted")
+#: what a run file can hold (root attribute ``kind``)
+KINDS = ("pinn", "operator")
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
@@ -152,14 +156,15 @@ def _write_solution(f: h5py.File, sol: dict, fields: list[str]) -> None:
 
 def _find_names(arch) -> list[str] | None:
     """Coordinate names recorded in a (possibly nested) model architecture."""
-    if isinstance(arch, dict):
-        if isinstance(arch.get("names"), list):
-            return [str(n) for n in arch["names"]]
-        for v in arch.values():
-            found = _find_names(v)
-            if found:
-                return found
-    return None
+    names = find_in_architecture(arch, "names")
+    return [str(n) for n in names] if names else None
+
+
+def _config_names(config: dict) -> list[str] | None:
+    """Coordinate names of the domain recorded in the config (``config["problem"]["domain"]["names"]``)."""
+    prob = config.get("problem")
+    dom = prob.get("domain") if isinstance(prob, dict) else config.get("domain")
+    return [str(n) for n in dom["names"]] if isinstance(dom, dict) and isinstance(dom.get("names"), list) else None
 
 
 def _write(f: h5py.File, state: dict) -> None:
@@ -168,6 +173,10 @@ def _write(f: h5py.File, state: dict) -> None:
     from .. import __version__
 
     f.attrs["pdekit_version"] = __version__
+    kind = state.get("kind", "pinn")
+    if kind not in KINDS:
+        raise ValueError(f"run kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    f.attrs["kind"] = kind
     status = state.get("status", "running")
     if status not in STATUSES:
         raise ValueError(f"run status must be one of {', '.join(STATUSES)}, got {status!r}")
@@ -215,10 +224,14 @@ def _write(f: h5py.File, state: dict) -> None:
         sol = dict(state["solution"])
         if not sol.get("axes") and not sol.get("coordinates"):
             arch = (state.get("model") or {}).get("architecture") or {}
-            names = _find_names(arch)
+            names = _config_names(config) or _find_names(arch)
             if names and len(names) == _np(sol["points"]).shape[1]:
                 sol["coordinates"] = names
         _write_solution(f, sol, list(sol.get("fields") or fields))
+    if state.get("predictions") is not None:
+        g = f.create_group("predictions", track_order=True)
+        for k, v in state["predictions"].items():
+            _array(g, escape(str(k)), v).attrs["key"] = str(k)
     if state.get("metrics") is not None:
         g = f.create_group("metrics", track_order=True)
         for k, v in state["metrics"].items():
@@ -307,6 +320,9 @@ def open_run(path: str | os.PathLike) -> h5py.File:
     try:
         fmt = f.attrs.get("format")
         fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
+        if fmt is None and _s(f.attrs.get("pdekit_run")) == "operator":
+            raise RunFileError(f"{str(path)!r} is an operator run in the layout before run schema 2; convert it "
+                               "with `python -m operators.runfile upgrade FILE`")
         if fmt != FORMAT:
             raise RunFileError(f"{str(path)!r} is an HDF5 file but not a pdekit run (root attribute "
                                f"format={fmt!r}, expected {FORMAT!r})")
@@ -319,6 +335,9 @@ def open_run(path: str | os.PathLike) -> h5py.File:
             raise RunFileError(f"{str(path)!r} has an invalid schema_version {version}")
         if not bool(f.attrs.get("complete", False)):
             raise RunFileError(f"{str(path)!r} is incomplete (its writer did not finish)")
+        kind = _s(f.attrs.get("kind", "pinn"))
+        if kind not in KINDS:
+            raise RunFileError(f"{str(path)!r} holds a run of kind {kind!r}; this pdekit reads {', '.join(KINDS)}")
     except RunFileError:
         f.close()
         raise
@@ -330,6 +349,12 @@ def open_run(path: str | os.PathLike) -> h5py.File:
 
 def _s(v):
     return v.decode() if isinstance(v, bytes) else v
+
+
+def run_kind(path: str | os.PathLike) -> str:
+    """The ``kind`` of the run file at ``path`` (``pinn`` or ``operator``); refuses non-runs like :func:`open_run`."""
+    with open_run(path) as f:
+        return _s(f.attrs.get("kind", "pinn"))
 
 
 def _read_json_group(g: h5py.Group) -> dict:
@@ -378,7 +403,7 @@ def read_run(path: str | os.PathLike, *, map_location=None, weights: bool = True
 
 def _read(f: h5py.File, map_location, weights: bool) -> dict:
     out: dict[str, Any] = {
-        "schema_version": int(f.attrs["schema_version"]),
+        "schema_version": int(f.attrs["schema_version"]), "kind": _s(f.attrs.get("kind", "pinn")),
         "pdekit_version": _s(f.attrs.get("pdekit_version", "")),
         "status": _s(f.attrs["status"]), "step": int(f.attrs["step"]), "message": _s(f.attrs.get("message", "")),
         "wall_time": float(f.attrs["wall_time"]) if "wall_time" in f.attrs else None,
@@ -406,6 +431,8 @@ def _read(f: h5py.File, map_location, weights: bool) -> dict:
                          "residual": torch.from_numpy(np.array(sg["residual"][()]))}
                         for sg in f["snapshots"].values()] if "snapshots" in f else []
     out["solution"] = _read_solution(f["solution"]) if "solution" in f else None
+    out["predictions"] = ({_s(ds.attrs.get("key", unescape(nm))): np.array(ds[()])
+                           for nm, ds in f["predictions"].items()} if "predictions" in f else None)
     out["metrics"] = ({k: (v.item() if hasattr(v, "item") else _s(v)) for k, v in f["metrics"].attrs.items()}
                       if "metrics" in f else None)
     return out

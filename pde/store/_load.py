@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 import torch
 
+from ..run import Run
 from ._file import RunFileError, read_run
 
-__all__ = ["Run", "load", "rebuild_problem", "rebuild_model"]
+__all__ = ["Run", "load", "load_pinn", "rebuild_problem", "rebuild_model", "CUSTOM_MODEL_HINT"]
 
 
 def _problem_spec(config: dict) -> tuple[str | None, dict]:
@@ -64,101 +61,73 @@ def rebuild_problem(config: dict):
         return None
 
 
-def rebuild_model(architecture: dict, state: dict | None, problem=None, device=None) -> torch.nn.Module:
-    """Model from its architecture description and weights (no pickle)."""
-    try:
-        from ..models import from_architecture
-    except ImportError as e:
-        raise RunFileError(f"cannot rebuild the model: pde.models.from_architecture is unavailable ({e})") from None
-    try:
-        model = from_architecture(architecture, problem=problem)
-    except (KeyError, TypeError, ValueError) as e:
-        raise RunFileError(f"cannot rebuild model from architecture {architecture!r}: {e}") from None
+def _strict_load(module: torch.nn.Module, state: dict, what: str) -> None:
+    """``module.load_state_dict(state)`` (strict), with a mismatch reported as a :class:`RunFileError`."""
+    mine = module.state_dict()
+    missing = [k for k in mine if k not in state]
+    unexpected = [k for k in state if k not in mine]
+    shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(mine[k].shape)}" for k in mine
+              if k in state and hasattr(state[k], "shape") and tuple(state[k].shape) != tuple(mine[k].shape)]
+    if missing or unexpected or shapes:
+        parts = ([f"stored entries the model lacks: {', '.join(unexpected[:6])}"] if unexpected else []) + \
+                ([f"model entries the file lacks: {', '.join(missing[:6])}"] if missing else []) + \
+                ([f"different shapes: {', '.join(shapes[:4])}"] if shapes else [])
+        raise RunFileError(f"the stored weights do not fit {what} ({'; '.join(parts)})")
+    module.load_state_dict(state, strict=True)
+
+
+def _to_state_dtype(module: torch.nn.Module, state: dict) -> torch.nn.Module:
+    ref = next((v for v in state.values() if isinstance(v, torch.Tensor) and v.is_floating_point()), None)
+    return module.to(ref.dtype) if ref is not None else module
+
+
+CUSTOM_MODEL_HINT = ("the run's model is not rebuildable from its stored architecture alone (a custom nn.Module, or "
+                     "a model with added submodules or parameters); pass an instance of it: "
+                     "pde.load(path, model=MyModel(...)) or resume(path, model=MyModel(...)), and its weights are "
+                     "loaded into it (strictly)")
+
+
+def rebuild_model(architecture: dict, state: dict | None, problem=None, device=None, *,
+                  model: torch.nn.Module | None = None) -> torch.nn.Module:
+    """Model from its architecture description and weights (no pickle).
+
+    model: the user's own module to load the weights into (strict: every entry must match in name and
+    shape) instead of rebuilding one from ``architecture``; needed for custom ``nn.Module`` s and for
+    models with added submodules or learnable extra parameters. An unbuilt pdekit model is built first
+    for the problem's domain (or the recorded box).
+    """
+    if model is not None:
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+        if hasattr(model, "build") and not getattr(model, "built", True):
+            if problem is not None:
+                model.build(problem.domain, len(problem.fields))
+            else:
+                from ..models.base import _box
+
+                model.build(_box(architecture), architecture["n_fields"])
+        net = model
+        what = f"the given {type(model).__name__}"
+    else:
+        try:
+            from ..models import from_architecture
+        except ImportError as e:
+            raise RunFileError(f"cannot rebuild the model: pde.models.from_architecture is unavailable ({e})") from None
+        try:
+            net = from_architecture(architecture, problem=problem)
+        except (KeyError, TypeError, ValueError) as e:
+            raise RunFileError(f"cannot rebuild model from architecture {architecture!r}: {e}; "
+                               f"{CUSTOM_MODEL_HINT}") from None
+        what = f"the rebuilt {type(net).__name__}"
     if state is not None:
-        ref = next(iter(state.values()), None)
-        if ref is not None and ref.is_floating_point():
-            model = model.to(ref.dtype)
-        model.load_state_dict(state)
+        net = _to_state_dtype(net, state)
+        try:
+            _strict_load(net, state, what)
+        except RunFileError as e:
+            raise RunFileError(f"{e}; {CUSTOM_MODEL_HINT}" if model is None else str(e)) from None
     if device is not None:
-        model = model.to(device)
-    return model.eval()
-
-
-@dataclass
-class Run:
-    """A stored run. ``model`` is rebuilt and ready to evaluate (``run.predict(points)``)."""
-
-    path: Path
-    config: dict
-    provenance: dict
-    history: dict[str, np.ndarray]
-    metrics: dict | None
-    status: str
-    step: int
-    message: str
-    solution: dict | None
-    snapshots: list[dict]
-    model: torch.nn.Module | None
-    problem: Any = None
-    raw: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def device(self) -> torch.device:
-        p = next(self.model.parameters(), None) if self.model is not None else None
-        return p.device if p is not None else torch.device("cpu")
-
-    @property
-    def dtype(self) -> torch.dtype:
-        p = next(self.model.parameters(), None) if self.model is not None else None
-        return p.dtype if p is not None else torch.float32
-
-    @property
-    def coordinates(self) -> list[str]:
-        """Coordinate names in model-input order."""
-        if self.problem is not None:
-            return list(self.problem.domain.names)
-        dom = domain_description(self.config)
-        if dom and dom.get("names"):
-            return list(dom["names"])
-        if self.solution is not None:
-            return list(self.solution["coordinates"])
-        raise RunFileError(f"{self.path}: the run records no coordinate names")
-
-    @property
-    def fields(self) -> list[str]:
-        if self.problem is not None:
-            return list(self.problem.fields)
-        prob = self.config.get("problem")
-        if isinstance(prob, dict) and prob.get("fields"):
-            return list(prob["fields"])
-        if self.solution is not None:
-            return list(self.solution["fields"])
-        return ["u"]
-
-    @property
-    def wall_time(self) -> float | None:
-        wt = self.history.get("wall_time")
-        return float(wt[-1]) if wt is not None and len(wt) else None
-
-    def predict(self, points, *, batch_size: int = 65536) -> torch.Tensor:
-        """Model fields ``(N, m)`` at ``points`` ``(N, d)`` (array or tensor), without gradients,
-        as a tensor on the model's device and dtype (like :meth:`pde.solve.Run.predict`)."""
-        if self.model is None:
-            raise RunFileError(f"{self.path}: the run stores no model")
-        pts = torch.as_tensor(points).to(device=self.device, dtype=self.dtype)
-        if pts.ndim != 2 or pts.shape[1] != len(self.coordinates):
-            raise ValueError(f"points must have shape (N, {len(self.coordinates)}) with columns "
-                             f"{', '.join(self.coordinates)}, got {tuple(pts.shape)}")
-        outs = []
-        with torch.no_grad():
-            for i in range(0, pts.shape[0], batch_size):
-                y = self.model(pts[i:i + batch_size])
-                outs.append(y if y.ndim == 2 else y[:, None])
-        return torch.cat(outs) if outs else pts.new_zeros((0, len(self.fields)))
-
-    def predict_numpy(self, points) -> np.ndarray:
-        """:meth:`predict` as a float64 numpy array on the host."""
-        return self.predict(points).double().cpu().numpy()
+        net = net.to(device)
+    return net.eval()
 
 
 def domain_description(config: dict) -> dict | None:
@@ -168,17 +137,34 @@ def domain_description(config: dict) -> dict | None:
     return config.get("domain") if isinstance(config.get("domain"), dict) else None
 
 
-def load(path: str | os.PathLike, device=None, *, model: bool = True) -> Run:
-    """Load a run file: configuration, history, metrics and the model rebuilt on ``device``.
-
-    The problem is rebuilt from ``problems.REGISTRY`` by name and parameters when possible
-    (models with output transforms need it); files are never unpickled.
-    """
-    data = read_run(path, map_location="cpu")
+def load_pinn(data: dict, path, *, device=None, model=True) -> Run:
+    """A PINN :class:`~pde.run.Run` from :func:`read_run`'s dict (``model``: True, False or an nn.Module)."""
     problem = rebuild_problem(data["config"])
     net = None
-    if model and data["model"] is not None:
+    if model is not False and model is not None and data["model"] is not None:
         net = rebuild_model(data["model"]["architecture"], data["model"]["state"], problem,
-                            torch.device(device) if device is not None else None)
-    return Run(Path(path), data["config"], data["provenance"], data["history"], data["metrics"], data["status"],
-               data["step"], data["message"], data["solution"], data["snapshots"], net, problem, data)
+                            torch.device(device) if device is not None else None,
+                            model=model if isinstance(model, torch.nn.Module) else None)
+    return Run(problem=problem, model=net, config=data["config"], history=data["history"], metrics=data["metrics"],
+               status=data["status"], message=data["message"], wall_time=data.get("wall_time"), path=Path(path),
+               solution=data["solution"], kind="pinn", provenance=data["provenance"], step=data["step"],
+               snapshots=data["snapshots"], raw=data)
+
+
+def load(path: str | os.PathLike, device=None, *, model: bool | torch.nn.Module = True) -> Run:
+    """Load a run file of any kind: configuration, history, metrics and the model on ``device``.
+
+    model: True (rebuild it from the stored architecture), False (no model), or the user's own
+    ``nn.Module`` to load the stored weights into (strictly): the way to load a custom model or one
+    with added submodules or learnable extra parameters. PINN problems are rebuilt from
+    ``problems.REGISTRY`` by name and parameters when possible (models with output transforms need it);
+    operator runs are loaded by the handler registered for their kind (``pde.registry.run_kind``).
+    Files are never unpickled.
+    """
+    data = read_run(path, map_location="cpu")
+    kind = data.get("kind", "pinn")
+    if kind == "pinn":
+        return load_pinn(data, path, device=device, model=model)
+    from .. import registry
+
+    return registry.run_kind(kind).load_run(data, path, device=device, model=model)

@@ -2,14 +2,14 @@
 
 from .lbfgs import DeviceLBFGS
 from .losses import CausalWeighting, LossTerms
-from .trainer import Settings, Trainer, TrainingDiverged
+from .trainer import ResumeDeviceError, Settings, Trainer, TrainingDiverged
 
 
-def resume(path, steps=None, *, quiet=False, device=None):
+def resume(path, steps=None, *, quiet=False, device=None, model=None, callbacks=(), reduction=None):
     """Continue a stored run; see :func:`pde.training.resuming.resume`."""
     from .resuming import resume as _resume
 
-    return _resume(path, steps, quiet=quiet, device=device)
+    return _resume(path, steps, quiet=quiet, device=device, model=model, callbacks=callbacks, reduction=reduction)
 
 
-__all__ = ["CausalWeighting", "DeviceLBFGS", "LossTerms", "Settings", "Trainer", "TrainingDiverged", "resume"]
+__all__ = ["CausalWeighting", "DeviceLBFGS", "LossTerms", "Settings", "ResumeDeviceError", "Trainer", "TrainingDiverged", "resume"]

@@ -42,18 +42,28 @@ class CausalWeighting:
         self.bins = int(self.bins)
         self.eps_schedule = tuple(float(e) for e in self.eps_schedule)
 
-    def weighted(self, res2: torch.Tensor, t: torch.Tensor, t0: float, t1: float):
+    def weighted(self, res2: torch.Tensor, t: torch.Tensor, t0: float, t1: float,
+                 weights: torch.Tensor | None = None, deterministic: bool = False):
         """Causally weighted loss from per-point squared residuals ``res2`` ``(N,)`` at times ``t`` ``(N,)``.
 
-        Returns ``(loss, weights (bins,))``.
+        Returns ``(loss, weights (bins,))``. ``weights`` ``(bins,)`` (optional): use these instead of
+        computing them (the L-BFGS phase holds them fixed). ``deterministic``: slice sums as a one-hot
+        ``(N, bins)`` matrix product instead of ``index_add_`` (whose CUDA atomics add in varying order).
         """
         idx = ((t - t0) / (t1 - t0) * self.bins).long().clamp_(0, self.bins - 1)
-        sums = torch.zeros(self.bins, device=res2.device, dtype=res2.dtype).index_add_(0, idx, res2)
-        counts = torch.zeros(self.bins, device=res2.device, dtype=res2.dtype).index_add_(
-            0, idx, torch.ones_like(res2)).clamp_min_(1.0)
+        if deterministic:
+            onehot = torch.nn.functional.one_hot(idx, self.bins).to(res2.dtype)
+            sums, counts = res2 @ onehot, onehot.sum(0).clamp_min_(1.0)
+        else:
+            sums = torch.zeros(self.bins, device=res2.device, dtype=res2.dtype).index_add_(0, idx, res2)
+            counts = torch.zeros(self.bins, device=res2.device, dtype=res2.dtype).index_add_(
+                0, idx, torch.ones_like(res2)).clamp_min_(1.0)
         slice_loss = sums / counts
-        earlier = torch.cumsum(slice_loss.detach(), 0) - slice_loss.detach()
-        w = torch.exp(-self.eps * earlier)
+        if weights is None:
+            earlier = torch.cumsum(slice_loss.detach(), 0) - slice_loss.detach()
+            w = torch.exp(-self.eps * earlier)
+        else:
+            w = weights.detach()
         return (w * slice_loss).mean(), w
 
     def advance(self, min_weight: float) -> bool:
@@ -78,13 +88,23 @@ class LossTerms:
     """Evaluates every loss term of ``problem`` for ``model`` with ``engine``.
 
     ``conditions`` are the soft conditions kept (those a hard-constraint model
-    does not already satisfy); ``weights`` maps term names to weights.
+    does not already satisfy); ``weights`` maps term names to weights. ``reduction`` (optional): a
+    callable mapping a term's per-point squared residuals ``(N,)`` to its scalar loss, instead of the
+    mean (e.g. a robust loss ``lambda r2: torch.log1p(r2).mean()``), used for every term.
     """
 
     def __init__(self, problem: AbstractProblem, engine: AbstractDerivativeEngine,
                  conditions: list[AbstractCondition], weights: dict[str, float] | None = None,
-                 causal: CausalWeighting | None = None):
+                 causal: CausalWeighting | None = None, deterministic: bool = False, reduction=None):
+        if reduction is not None and not callable(reduction):
+            raise TypeError(f"reduction must be a callable (per-point squared residuals (N,) -> scalar), "
+                            f"got {reduction!r}")
+        if reduction is not None and causal is not None:
+            raise ValueError("a custom loss reduction and causal weighting cannot be combined (causal weighting "
+                             "reduces the PDE residual by time slices itself); pass causal=None or no reduction")
+        self.reduction = reduction
         self.problem, self.engine, self.conditions = problem, engine, conditions
+        self.deterministic = bool(deterministic)
         self.domain = problem.domain
         self.names, self.fields = self.domain.names, problem.fields
         self.causal = causal
@@ -119,6 +139,10 @@ class LossTerms:
             self._plans[c.name] = rc.requests
         return list(res)
 
+    def _reduce(self, r2: torch.Tensor, name: str) -> torch.Tensor:
+        """The user's reduction of per-point squared residuals ``r2`` ``(N,)`` to the term's scalar loss."""
+        return _check_scalar(self.reduction(r2), name)
+
     def pde_residual(self, model, points):
         """Residual dict at interior ``points`` ``(N, d)``: name -> ``(N,)`` or ``(N, k)``."""
         d = self.engine.derivatives(model, points, self.names, self.fields, requests=self._plans["pde"])
@@ -130,15 +154,17 @@ class LossTerms:
             res = self.pde_residual(model, points)
             return _pointwise(res).detach()
 
-    def __call__(self, model, points, cond_points, point_weights=None):
+    def __call__(self, model, points, cond_points, point_weights=None, causal_weights=None):
         """Return ``(total_loss, term_losses (K,), per-point squared PDE residual (N,), causal weights or None)``.
 
         ``point_weights`` ``(N,)`` (optional, no gradient) multiply each point's squared residual in the
         PDE terms (the gate of causal R3); the returned per-point residual is the plain, unweighted one.
+        Causal weights are ``(bins,)`` for one residual, ``(R, bins)`` for ``R`` residuals;
+        ``causal_weights`` (same shape, optional) are used instead of computing them.
         """
         res = self.pde_residual(model, points)
-        terms, cw, pointwise = [], None, None
-        for name in self.residual_names:
+        terms, cws, pointwise = [], [], None
+        for i, name in enumerate(self.residual_names):
             r = res[name]
             sq = _squared(r)
             pointwise = sq if pointwise is None else pointwise + sq
@@ -146,18 +172,36 @@ class LossTerms:
             if point_weights is not None:
                 r2 = r2 * point_weights
             if self.causal is not None:
-                loss_r, cw = self.causal.weighted(r2, points[:, -1], self.domain.t0, self.domain.t1)
+                given = None if causal_weights is None else (causal_weights if causal_weights.ndim == 1
+                                                             else causal_weights[i])
+                loss_r, cw = self.causal.weighted(r2, points[:, -1], self.domain.t0, self.domain.t1, given,
+                                                  self.deterministic)
+                cws.append(cw)
                 terms.append(loss_r)
+            elif self.reduction is not None:
+                terms.append(self._reduce(r2, name))
             else:
                 terms.append(r2.mean())
         for c, (p, nrm) in zip(self.conditions, cond_points):
             d = self.engine.derivatives(model, p, self.names, self.fields, normals=nrm, requests=self._plans[c.name])
-            terms.append(c.residual(d).square().mean())
+            sq = c.residual(d).square()
+            if self.reduction is not None:  # per point: the mean over components
+                terms.append(self._reduce(sq.reshape(sq.shape[0], -1).mean(1), c.name))
+            else:
+                terms.append(sq.mean())
         stacked = torch.stack(terms)
         w = self._weight_tensor
         if w is None or w.device != stacked.device or w.dtype != stacked.dtype:
             w = self._weight_tensor = torch.tensor(self.weights, device=stacked.device, dtype=stacked.dtype)
+        cw = None if not cws else cws[0] if len(cws) == 1 else torch.stack(cws)
         return (w * stacked).sum(), stacked.detach(), pointwise.detach(), cw
+
+
+def _check_scalar(value, name):
+    if not (isinstance(value, torch.Tensor) and value.ndim == 0):
+        raise ValueError(f"the loss reduction must return a scalar tensor, got "
+                         f"{getattr(value, 'shape', type(value).__name__)} for term {name!r}")
+    return value
 
 
 def _squared(r: torch.Tensor) -> torch.Tensor:

@@ -40,6 +40,31 @@ class Progress:
         print(f"[{self.phase}] step {step}/{self.total}  loss {loss:.3e} ({parts})  {rate:.0f} it/s  "
               f"left {eta}{'  ' + extra if extra else ''}", file=self.stream, flush=True)
 
-    def message(self, text: str):
-        if not self.quiet:
+    def count(self, label: str, total: int, every: float = 2.0):
+        """Count ``total`` units of work (epochs, samples) under ``label``; :meth:`update` reports them."""
+        self.label, self.total, self.every = label, int(total), float(every)
+        self._t0, self._last = time.perf_counter(), -1e9
+        return self
+
+    def update(self, done: int, extra="", force: bool = False):
+        """``label: done/total (rate/s, eta) extra``, at most every ``every`` s (always the last one).
+
+        ``extra``: a string or a callable returning one, called only when a line is printed, so a device
+        value read inside it (``lambda: f"{loss.item():.2e}"``) costs no synchronisation per update.
+        """
+        if self.quiet:
+            return
+        now = time.perf_counter()
+        if not force and now - self._last < self.every and done < self.total:
+            return
+        self._last = now
+        text = extra() if callable(extra) else extra
+        rate = done / max(now - self._t0, 1e-9)
+        eta = _fmt_time((self.total - done) / rate) if rate > 0 else "?"
+        print(f"{self.label}: {done}/{self.total} ({rate:.2f}/s, left {eta}) {text}".rstrip(), file=self.stream,
+              flush=True)
+
+    def message(self, text: str, force: bool = False):
+        """Print ``text`` (unless quiet; ``force=True``: also when quiet, for warnings a user must see)."""
+        if force or not self.quiet:
             print(text, file=self.stream, flush=True)

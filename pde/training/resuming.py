@@ -15,24 +15,32 @@ def _rebuild_problem(cfg: dict):
     return cls(**cfg.get("params", {}))
 
 
-def resume(path, steps: int | None = None, *, quiet: bool = False, device=None) -> Run:
+def resume(path, steps: int | None = None, *, quiet: bool = False, device=None, model=None, callbacks=(),
+           reduction=None) -> Run:
     """Continue the run stored at ``path`` from its last checkpoint until ``steps`` total steps.
 
     ``steps`` (optional) raises the total step count (Adam steps, with the L-BFGS
     iterations kept); without it the run continues to its configured end. The file is
-    updated in place (atomically at each checkpoint).
+    updated in place (atomically at each checkpoint). ``model``: the run's own module (a custom
+    ``nn.Module``, or a model with added submodules or learnable extra parameters) to load the stored
+    weights into, strictly, when it cannot be rebuilt from the stored architecture alone.
+    ``callbacks`` / ``reduction``: as for :func:`pde.solve` (not stored in the file: a run trained with a
+    reduction, which its config names, must be given it again; a stateful callback gets its stored state).
+    Raises :class:`~pde.training.trainer.ResumeDeviceError` (a ``ValueError``) for a run whose random
+    state comes from another device type (``--device cpu`` for a CUDA run).
     """
-    from .. import models as M
-    from ..store import read_run
+    from ..store import read_run, rebuild_model
 
     state = read_run(path)
     cfg = state["config"]
+    if cfg.get("reduction") and reduction is None:
+        raise ValueError(f"{str(path)!r} was trained with the loss reduction {cfg['reduction']!r}, which a run file "
+                         "cannot store; pass it again: resume(path, reduction=...)")
     problem = _rebuild_problem(cfg["problem"])
     dev = resolve_device(device if device is not None else cfg["device"])
     dt = resolve_dtype(cfg["dtype"])
-    model = M.from_architecture(state["model"]["architecture"], problem=problem).to(dev, dt)
-    model.load_state_dict({k: v.to(dev, dt) if v.is_floating_point() else v.to(dev)
-                           for k, v in state["model"]["state"].items()})
+    model = rebuild_model(state["model"]["architecture"], state["model"]["state"], problem,
+                          model=model).to(dev, dt).train()
     sdesc = dict(cfg["sampler"])
     sampler = registry.lookup("sampler", sdesc.pop("name"))(**sdesc)
     settings = dict(cfg["settings"])
@@ -46,7 +54,7 @@ def resume(path, steps: int | None = None, *, quiet: bool = False, device=None) 
     eng_desc = dict(cfg["engine"])
     engine = _make_engine(registry.lookup("engine", eng_desc.pop("name"))(**eng_desc))
     trainer = Trainer(problem, model, sampler, engine, Settings(**settings), device=dev, dtype=dt,
-                      seed=int(cfg["seed"]), quiet=quiet)
+                      seed=int(cfg["seed"]), quiet=quiet, callbacks=callbacks, reduction=reduction)
     trainer.load_training_state(state)
     prov = dict(state["provenance"])
     prov["resumed_from_step"] = int(state["step"])

@@ -6,10 +6,21 @@ evaluation) or, with ``lbfgs_line_search="device"``, :class:`~pde.training.lbfgs
 (Armijo backtracking decided on the device). Losses are evaluated on the device; the host
 reads them only every ``log_every`` steps (progress, NaN/Inf guard, causal-schedule checks),
 so the hot loop never synchronises per step (nor per line-search evaluation with ``"device"``).
+
+Guarantees: the NaN guard checks, at each log step, the loss *and* the weights it keeps (a NaN
+gradient in a log step is caught there, the model returns to the previous log step's weights);
+the run file is written at the start (step 0), every ``checkpoint_every`` steps and every
+``checkpoint_seconds``; the checkpoint holds every stateful part (optimizer, scheduler, sampler,
+condition points, the trainer's generator, the engine's random state, the causal eps, the L-BFGS
+phase's frozen causal weights, stateful user callbacks), so resume is bit-exact; the L-BFGS
+objective is deterministic (causal weights frozen for the phase, a stochastic engine inside
+``engine.frozen()``); the compile fallback catches compilation errors only (:data:`COMPILE_ERRORS`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import dataclasses
 import math
 import time
@@ -25,7 +36,7 @@ from .lbfgs import DeviceLBFGS
 from .losses import CausalWeighting, LossTerms
 from .progress import Progress
 
-__all__ = ["Settings", "Trainer", "TrainingDiverged"]
+__all__ = ["Settings", "Trainer", "TrainingDiverged", "ResumeDeviceError", "COMPILE_ERRORS"]
 
 LR_SCHEDULES = ("constant", "exponential", "cosine", "linear")
 #: ``compile`` values: off, or a ``torch.compile`` mode ("reduce-overhead" adds CUDA graphs on CUDA)
@@ -36,6 +47,31 @@ LBFGS_LINE_SEARCHES = ("strong_wolfe", "device")
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the model holds the last good weights."""
+
+
+class ResumeDeviceError(ValueError):
+    """A run's random-number state was saved on another device type than the one asked to resume on."""
+
+
+def _compile_errors() -> tuple[type, ...]:
+    """Exception types raised by compilation (dynamo tracing, AOT autograd, inductor code generation)."""
+    out: list[type] = []
+    try:
+        from torch._dynamo.exc import TorchDynamoException
+        out.append(TorchDynamoException)  # BackendCompilerFailed, Unsupported, ... (not raised by running code)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from torch._inductor import exc as ie
+        out += [getattr(ie, n) for n in ("InductorError", "CppCompileError", "CUDACompileError")
+                if isinstance(getattr(ie, n, None), type)]
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(out)
+
+
+#: what the compile fallback catches (anything else, e.g. an out-of-memory error, propagates)
+COMPILE_ERRORS = _compile_errors()
 
 
 @dataclass
@@ -59,6 +95,11 @@ class Settings:
     :data:`COMPILE_MODES`: the loss (residual, conditions, weighting) is compiled together with its
     backward pass and Adam becomes the fused implementation. Needs a compilable derivative engine
     (``taylor``, ``stde``). ``"reduce-overhead"`` also captures CUDA graphs on CUDA.
+    checkpoint_seconds: also checkpoint when this many seconds of wall time passed since the last one
+    (default 60; ``0``: every step; ``inf``: by steps only), so a killed run loses a bounded time of work.
+    deterministic: avoid CUDA atomics where pdekit can (the causal slice sums use a one-hot matrix
+    product instead of ``index_add_``) and set the engine's ``deterministic`` attribute if it has one,
+    so same-seed runs on a GPU give the same numbers.
     lbfgs_history: L-BFGS curvature pairs kept. lbfgs_line_search: ``"strong_wolfe"``
     (``torch.optim.LBFGS``; an iteration is one accepted step, one or more evaluations)
     or ``"device"`` (:class:`~pde.training.lbfgs.DeviceLBFGS`: an iteration is one evaluation,
@@ -84,6 +125,8 @@ class Settings:
     lbfgs_history: int = 50
     compile: bool | str = False
     lbfgs_line_search: str = "strong_wolfe"
+    checkpoint_seconds: float = 60.0
+    deterministic: bool = False
 
     def __post_init__(self):
         if self.compile in (True, "on", "true"):
@@ -107,6 +150,13 @@ class Settings:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if not (0 < self.lr_decay <= 1):
             raise ValueError(f"lr_decay must lie in (0, 1], got {self.lr_decay}")
+        if not (isinstance(self.checkpoint_seconds, (int, float)) and self.checkpoint_seconds >= 0):
+            raise ValueError(f"checkpoint_seconds must be a number >= 0 (inf: by steps only), "
+                             f"got {self.checkpoint_seconds!r}")
+        self.checkpoint_seconds = float(self.checkpoint_seconds)
+        if self.deterministic not in (True, False):
+            raise ValueError(f"deterministic must be True or False, got {self.deterministic!r}")
+        self.deterministic = bool(self.deterministic)
         if self.lbfgs_line_search not in LBFGS_LINE_SEARCHES:
             raise ValueError(f"unknown lbfgs_line_search {self.lbfgs_line_search!r}; allowed: "
                              f"{', '.join(LBFGS_LINE_SEARCHES)}")
@@ -134,17 +184,105 @@ def _lr_lambda(s: Settings):
     return lambda k: s.lr_decay + (1 - s.lr_decay) * 0.5 * (1 + math.cos(math.pi * min(k, total) / total))
 
 
+def engine_state(engine) -> dict:
+    """The engine's random state as a storable dict (``engine.state_dict()``, else its per-device generators)."""
+    sd = getattr(engine, "state_dict", None)
+    if callable(sd):
+        return dict(sd())
+    gens = getattr(engine, "_gens", None)
+    if gens:
+        return {"generators": {str(k): g.get_state() for k, g in gens.items()}}
+    return {}
+
+
+def load_engine_state(engine, state: dict, device: torch.device) -> None:
+    """Restore what :func:`engine_state` returned; refuses generator states of another device type."""
+    if not state:
+        return
+    load = getattr(engine, "load_state_dict", None)
+    if callable(load):
+        import inspect
+
+        takes_device = "device" in inspect.signature(load).parameters
+        load(state, device=device) if takes_device else load(state)
+        return
+    for key, st in (state.get("generators") or {}).items():
+        dev = torch.device(key)
+        if dev.type != device.type:
+            raise ResumeDeviceError(f"the {getattr(engine, 'name', 'engine')!r} engine's random state was saved on "
+                                    f"{key!r} and cannot continue on {str(device)!r}; resume with --device {dev.type}")
+        engine._generator(device).set_state(torch.as_tensor(st).to("cpu", torch.uint8))
+
+
+def reseed_engine(engine, seed: int) -> None:
+    """Seed a stochastic engine's randomness from ``seed`` (``engine.reseed``, else its ``seed`` attribute)."""
+    fn = getattr(engine, "reseed", None)
+    if callable(fn):
+        fn(int(seed))
+    elif hasattr(engine, "seed") and hasattr(engine, "_gens"):
+        engine.seed = int(seed)
+        engine._gens.clear()
+
+
+def _is_stochastic(engine) -> bool:
+    return bool(getattr(engine, "stochastic", getattr(engine, "name", "") == "stde"))
+
+
+@contextlib.contextmanager
+def frozen_engine(engine, device):
+    """Make a stochastic engine's objective deterministic for the L-BFGS phase.
+
+    Yields ``rewind()``, to be called before and after each evaluation. With ``engine.frozen()`` the engine
+    reuses its random directions itself (``rewind`` does nothing); otherwise the engine's generators are set
+    back to their state at the start of the phase at each evaluation, so every evaluation draws the same
+    directions. An engine that is stochastic and offers neither is refused.
+    """
+    frozen = getattr(engine, "frozen", None)
+    if callable(frozen):
+        with frozen():
+            yield lambda: None
+        return
+    if not _is_stochastic(engine):
+        yield lambda: None
+        return
+    if not (hasattr(engine, "_gens") and hasattr(engine, "_generator")):
+        raise ValueError(f"L-BFGS needs a deterministic objective, but the {getattr(engine, 'name', '?')!r} engine "
+                         "is stochastic and offers no frozen(); use lbfgs_steps=0 or a deterministic engine (taylor)")
+    engine._generator(device)
+    gens = dict(engine._gens)
+    states = {k: g.get_state() for k, g in gens.items()}
+
+    def rewind():
+        for k, g in gens.items():
+            g.set_state(states[k])
+
+    yield rewind
+
+
 class Trainer:
     """Trains ``model`` on ``problem``; see :func:`pde.solve` for the user-facing entry point.
 
     ``model`` must already be built and on ``device``/``dtype``; ``sampler`` not yet set up.
-    ``on_checkpoint(trainer)`` is called at every checkpoint and at the end.
+    ``callbacks``: the user's own callables ``callback(trainer)``, called at every log step (after the
+    NaN guard, with ``trainer.history`` up to date; they may read device values there without costing a
+    synchronisation per step); one returning True stops the run (status ``finished``, message saying so).
+    A callback with ``state_dict()`` / ``load_state_dict()`` is checkpointed and restored with the run.
+    ``reduction``: see :class:`~pde.training.losses.LossTerms`.
+    ``on_checkpoint(trainer)`` is called at the start (step 0), at every checkpoint (every
+    ``checkpoint_every`` steps and every ``checkpoint_seconds``) and is up to the caller at the end.
+    The causal weighting of ``settings`` is copied (its eps schedule advances on the copy, which the
+    checkpoint stores), so the caller's object is never changed.
     """
 
     def __init__(self, problem: AbstractProblem, model: torch.nn.Module, sampler: AbstractSampler,
                  engine: AbstractDerivativeEngine, settings: Settings, *, device, dtype, seed: int,
-                 quiet: bool = False, on_checkpoint=None):
+                 quiet: bool = False, on_checkpoint=None, callbacks=(), reduction=None):
         self.problem, self.model, self.sampler, self.engine = problem, model, sampler, engine
+        self.callbacks = list(callbacks or ())
+        self.stopped = False
+        for cb in self.callbacks:
+            if not callable(cb):
+                raise TypeError(f"a callback must be a callable callback(trainer) -> bool | None, got {cb!r}")
         self.settings, self.device, self.dtype, self.seed = settings, torch.device(device), dtype, seed
         self.progress = Progress(quiet)
         self.on_checkpoint = on_checkpoint
@@ -154,8 +292,13 @@ class Trainer:
             raise ValueError(f"compile={settings.compile!r} needs a derivative engine that torch.compile can "
                              f"differentiate; {engine.name!r} uses nested reverse mode (no double backward in "
                              "compiled graphs): use the 'taylor' engine (exact, same derivatives) or compile=False")
-        self.losses = LossTerms(problem, engine, self.conditions, settings.weights, settings.causal)
+        if settings.deterministic and hasattr(engine, "deterministic"):
+            engine.deterministic = True
+        self.causal = copy.deepcopy(settings.causal)
+        self.losses = LossTerms(problem, engine, self.conditions, settings.weights, self.causal,
+                                deterministic=settings.deterministic, reduction=reduction)
         self._compiled_loss = torch.compile(self._eager_loss, mode=settings.compile) if settings.compile else None
+        self._compile_checked = False  # the first compiled step (forward and backward) has run
         self.generator = torch.Generator(self.device).manual_seed(seed)
         sampler.setup(problem.domain, generator=self.generator, device=self.device, dtype=dtype)
         self.cond_points = [self._draw_condition(c) for c in self.conditions]
@@ -163,12 +306,14 @@ class Trainer:
         self.adam = torch.optim.Adam(self.params, lr=settings.lr, **({"fused": True} if settings.compile else {}))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.adam, _lr_lambda(settings))
         self.lbfgs = None
+        self._lbfgs_cw = None  # causal weights frozen for the L-BFGS phase
         self.step = 0
         self.status, self.message = "running", ""
         self.history: dict[str, list] = {k: [] for k in ["step", "wall_time", "lr", "loss", *self._term_keys()]}
         self.snapshots: list[dict] = []
         self.wall_time = 0.0
         self._good = None
+        self._last_checkpoint = time.perf_counter()
 
     # -- helpers -----------------------------------------------------------------------------
     def _term_keys(self):
@@ -185,6 +330,10 @@ class Trainer:
     def residual_fn(self, points: torch.Tensor) -> torch.Tensor:
         """Per-point squared PDE residual ``(n,)`` at ``points`` (for samplers that need the model)."""
         return self.losses.squared_residual(self.model, points)
+
+    def _params_finite(self) -> bool:
+        """Whether every trainable parameter is finite (one host read)."""
+        return bool(torch.stack([torch.isfinite(p).all() for p in self.params]).all())
 
     def _remember_good(self):
         self._good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -216,17 +365,41 @@ class Trainer:
         snap = self.sampler.snapshot()
         self.snapshots.append({"step": self.step, "points": snap["points"].cpu(), "residual": snap["residual"].cpu()})
 
+    def _run_callbacks(self) -> bool:
+        """Call the user's callbacks; True (and the run marked stopped) if one asked to stop."""
+        for cb in self.callbacks:
+            if cb(self) is True:
+                self.stopped = True
+                self.message = f"stopped at step {self.step} by the callback {getattr(cb, '__name__', cb)!r}"
+                self.progress.message(self.message)
+                return True
+        return False
+
+    def _checkpoint_due(self) -> bool:
+        """A checkpoint is due every ``checkpoint_every`` steps and every ``checkpoint_seconds`` of wall time."""
+        if self.on_checkpoint is None or self.step >= self.total_steps:
+            return False
+        return (self.step % self.settings.checkpoint_every == 0
+                or time.perf_counter() - self._last_checkpoint >= self.settings.checkpoint_seconds)
+
     def _checkpoint(self):
         if self.on_checkpoint is not None:
             self.on_checkpoint(self)
+        self._last_checkpoint = time.perf_counter()
 
     # -- phases ------------------------------------------------------------------------------
     def run(self) -> None:
-        """Train until done or diverged (then ``status == "diverged"``)."""
+        """Train until done or diverged (then ``status == "diverged"``).
+
+        The run file (if any) is written first, at the current step (0 for a new run), so a run killed
+        before its first periodic checkpoint still leaves a file to resume from.
+        """
         self._t_start = time.perf_counter() - self.wall_time
+        self._checkpoint()
+        self.stopped = False
         if self.step < self.settings.steps:
             self._adam()
-        if self.status == "running" and self.step < self.total_steps:
+        if self.status == "running" and not self.stopped and self.step < self.total_steps:
             self._lbfgs()
         if self.status == "running":
             self.status = "finished"
@@ -234,26 +407,53 @@ class Trainer:
         if not self.snapshots or self.snapshots[-1]["step"] != self.step:
             self._snapshot()
 
-    def _eager_loss(self, points, cond_points, weights):
-        return self.losses(self.model, points, cond_points, weights)
+    def _eager_loss(self, points, cond_points, weights, causal_weights=None):
+        return self.losses(self.model, points, cond_points, weights, causal_weights=causal_weights)
 
-    def _loss(self, points):
-        """``(total, terms, per-point squared residual, causal weights)`` (compiled when asked)."""
+    def _compile_failed(self, e: BaseException):
+        self._compiled_loss = None
+        inner = getattr(e, "inner_exception", None)  # BackendCompilerFailed wraps the compiler's own error
+        first_line = (str(e).strip().splitlines() or [""])[0]
+        if inner is not None:
+            first_line = f"{first_line} {type(inner).__name__}: {(str(inner).strip().splitlines() or [''])[0]}"
+        self.message = f"torch.compile failed ({type(e).__name__}: {first_line}); continued in eager mode"
+        self.progress.message(self.message, force=True)
+
+    def _loss(self, points, causal_weights=None):
+        """``(total, terms, per-point squared residual, causal weights)`` (compiled when asked).
+
+        Only compilation errors (:data:`COMPILE_ERRORS`: dynamo, AOT autograd, inductor) switch to eager mode,
+        with a printed message; any other exception (an out-of-memory error, a bug) propagates.
+        """
         weights = self.sampler.residual_weights(points) if hasattr(self.sampler, "residual_weights") else None
         if self._compiled_loss is None:
-            return self._eager_loss(points, self.cond_points, weights)
+            return self._eager_loss(points, self.cond_points, weights, causal_weights)
         try:
-            out = self._compiled_loss(points, self.cond_points, weights)
-        except Exception as e:  # no C compiler, unsupported op, ...: carry on in eager mode, same numbers
-            self._compiled_loss = None
-            first_line = (str(e).strip().splitlines() or [""])[0]
-            self.message = f"torch.compile failed ({type(e).__name__}: {first_line}); continued in eager mode"
-            self.progress.message(self.message)
-            return self._eager_loss(points, self.cond_points, weights)
+            out = self._compiled_loss(points, self.cond_points, weights, causal_weights)
+        except COMPILE_ERRORS as e:  # no C compiler, unsupported op, ...: carry on in eager mode, same numbers
+            self._compile_failed(e)
+            return self._eager_loss(points, self.cond_points, weights, causal_weights)
         if self.settings.compile == "reduce-overhead":
             # CUDA-graph outputs live in buffers that the next replay overwrites: keep copies of what outlives a step
             total, terms, pointwise, cw = out
             out = (total, terms.clone(), pointwise.clone(), None if cw is None else cw.clone())
+        return out
+
+    def _forward_backward(self, pts, zero_grad):
+        """Loss at ``pts`` and its gradient; the first compiled backward (compiled lazily) may fall back too."""
+        out = self._loss(pts)
+        zero_grad()
+        if self._compiled_loss is None or self._compile_checked:
+            out[0].backward()
+            return out
+        try:
+            out[0].backward()
+        except COMPILE_ERRORS as e:
+            self._compile_failed(e)
+            out = self._loss(pts)
+            zero_grad()
+            out[0].backward()
+        self._compile_checked = True
         return out
 
     def _adam(self):
@@ -262,17 +462,17 @@ class Trainer:
         rows, loss_rows = [], []
         self._remember_good()
         last_cw = None
+        zero_grad = lambda: self.adam.zero_grad(set_to_none=True)  # noqa: E731
         while self.step < s.steps:
             pts = self.sampler.points()
-            total, terms, pointwise, cw = self._loss(pts)
-            self.adam.zero_grad(set_to_none=True)
-            total.backward()
+            total, terms, pointwise, cw = self._forward_backward(pts, zero_grad)
             self.adam.step()
             lr = self.scheduler.get_last_lr()[0]
             self.scheduler.step()
             self.step += 1
             last_cw = cw if cw is not None else last_cw
-            if self.step % s.history_every == 0 or self.step % s.log_every == 0 or self.step == s.steps:
+            log = self.step % s.log_every == 0 or self.step == s.steps
+            if self.step % s.history_every == 0 or log:
                 rows.append((self.step, time.perf_counter() - self._t_start, lr))
                 loss_rows.append(torch.cat([total.detach()[None], terms]))
             if self.sampler.wants_update(self.step):
@@ -283,23 +483,29 @@ class Trainer:
                 self.cond_points = [self._draw_condition(c) for c in self.conditions]
             if s.snapshot_every and self.step % s.snapshot_every == 0:
                 self._snapshot()
-            if self.step % s.log_every == 0 or self.step == s.steps:
+            if log:
                 self._record(rows, loss_rows)
                 loss = self.history["loss"][-1]
-                if not math.isfinite(loss):
+                if not math.isfinite(loss):  # the loss before this step's update
                     self._diverged("the loss")
+                    return
+                if not self._params_finite():  # the weights after it: a NaN/Inf gradient
+                    self._diverged("the weights (a NaN/Inf gradient)")
                     return
                 self._remember_good()
                 extra = ""
-                if last_cw is not None and s.causal is not None:
+                if last_cw is not None and self.causal is not None:
                     wmin = float(last_cw.min())
-                    extra = f"causal min w {wmin:.2f} eps {s.causal.eps:g}"
-                    s.causal.advance(wmin)
+                    extra = f"causal min w {wmin:.2f} eps {self.causal.eps:g}"
+                    self.causal.advance(wmin)
                 self.progress.report(self.step, loss, {k[5:]: self.history[k][-1] for k in self._term_keys()},
                                      extra)
-            if self.step % s.checkpoint_every == 0 and self.step < self.total_steps:
+                if self._run_callbacks():
+                    break
+            if self._checkpoint_due():
                 self._record(rows, loss_rows)
-                self._checkpoint()
+                if self._params_finite():  # never checkpoint NaN weights; the next log step stops the run
+                    self._checkpoint()
         self._record(rows, loss_rows)
 
     def _make_lbfgs(self):
@@ -311,19 +517,43 @@ class Trainer:
                                  tolerance_grad=1e-12, tolerance_change=1e-15)
 
     def _lbfgs(self):
+        """L-BFGS on a fixed, deterministic objective.
+
+        The interior points are those of the sampler at the start of the phase; causal weights are computed
+        once at its start and held fixed (stop-grad weights recomputed at every evaluation would make the value
+        not the function whose gradient L-BFGS is given); a stochastic engine is frozen (same random
+        directions at every evaluation, see :func:`frozen_engine`).
+        """
         s = self.settings
         if self.lbfgs is None:
             self.lbfgs = self._make_lbfgs()
         self.progress.start("lbfgs", self.step, self.total_steps)
         pts = self.sampler.points()
         self._remember_good()
+        with frozen_engine(self.engine, self.device) as rewind:
+            if self.causal is not None and self._lbfgs_cw is None:
+                rewind()
+                with torch.enable_grad():  # autograd derivatives need a graph (no_grad gave u_t = 0)
+                    cw = self._loss(pts)[3]
+                self._lbfgs_cw = cw.detach().clone()
+                rewind()
 
-        def closure():
-            self.lbfgs.zero_grad(set_to_none=True)
-            total = self._loss(pts)[0]
-            total.backward()
-            return total
+            def evaluate():
+                rewind()
+                out = self._loss(pts, self._lbfgs_cw)
+                rewind()
+                return out
 
+            def closure():
+                self.lbfgs.zero_grad(set_to_none=True)
+                total = evaluate()[0]
+                total.backward()
+                return total
+
+            self._lbfgs_loop(closure, evaluate)
+
+    def _lbfgs_loop(self, closure, evaluate):
+        s = self.settings
         on_device = isinstance(self.lbfgs, DeviceLBFGS)
         while self.step < self.total_steps:
             chunk = min(s.log_every, self.total_steps - self.step)
@@ -344,7 +574,7 @@ class Trainer:
                 n_iter = state.get("n_iter", 0)
                 converged, done = n_iter - before < chunk, f"{n_iter} iterations"
             self.step += chunk
-            total, terms, _, _ = self._loss(pts)
+            total, terms, _, _ = evaluate()
             self.history["step"].append(self.step)
             self.history["wall_time"].append(time.perf_counter() - self._t_start)
             self.history["lr"].append(float("nan"))
@@ -352,27 +582,43 @@ class Trainer:
             self.history["loss"].append(float(vals[0]))
             for k, x in zip(self._term_keys(), vals[1:]):
                 self.history[k].append(float(x))
-            if not math.isfinite(float(vals[0])) or not all(torch.isfinite(p).all() for p in self.params):
+            if not math.isfinite(float(vals[0])) or not self._params_finite():
                 self._diverged("the L-BFGS loss")
                 return
             self._remember_good()
             self.progress.report(self.step, float(vals[0]),
                                  {k[5:]: self.history[k][-1] for k in self._term_keys()})
+            if self._run_callbacks():
+                return
             if converged:  # gradient or change below tolerance
                 self.progress.message(f"[lbfgs] converged after {done}")
                 self.step = self.total_steps
                 break
-            if self.step % s.checkpoint_every == 0 and self.step < self.total_steps:
+            if self._checkpoint_due():
                 self._checkpoint()
 
     # -- state --------------------------------------------------------------------------------
     def training_state(self) -> dict:
-        """Everything needed to resume exactly: optimizer, scheduler, sampler, RNG, step."""
+        """Everything needed to resume exactly: optimizer, scheduler, sampler, RNG, engine, weighting, step.
+
+        The trainer's own parts (engine random state, causal eps, the L-BFGS phase's frozen causal weights)
+        travel in the sampler state under ``trainer:*`` keys (the run file stores that dict as it is).
+        """
         sampler_state = dict(self.sampler.state_dict())
         for c, (p, nrm) in zip(self.conditions, self.cond_points):
             sampler_state[f"condition:{c.name}:points"] = p
             if nrm is not None:
                 sampler_state[f"condition:{c.name}:normals"] = nrm
+        eng = engine_state(self.engine)
+        if eng:
+            sampler_state["trainer:engine"] = eng
+        if self.causal is not None:
+            sampler_state["trainer:causal"] = {"eps": float(self.causal.eps)}
+        if self._lbfgs_cw is not None:
+            sampler_state["trainer:lbfgs_causal_weights"] = self._lbfgs_cw
+        for i, cb in enumerate(self.callbacks):
+            if callable(getattr(cb, "state_dict", None)):
+                sampler_state[f"trainer:callback:{i}"] = cb.state_dict()
         phase = "adam" if self.lbfgs is None else "lbfgs"
         opt = self.adam if self.lbfgs is None else self.lbfgs
         return {
@@ -385,17 +631,44 @@ class Trainer:
             "message": self.message,
             "history": {k: np.asarray(v, dtype=np.float64) for k, v in self.history.items()},
             "snapshots": list(self.snapshots),
-            "wall_time": self.wall_time if self.status != "running" else time.perf_counter() - self._t_start,
+            "wall_time": self.wall_time if self.status != "running" else time.perf_counter() - self._t_start
+            if hasattr(self, "_t_start") else self.wall_time,
         }
 
+    def _check_rng_device(self, rng: dict) -> None:
+        saved = str(rng.get("device", "cpu"))
+        gen = rng.get("torch_generator")
+        mine = self.generator.get_state()
+        if torch.device(saved).type != self.device.type or (gen is not None and gen.numel() != mine.numel()):
+            raise ResumeDeviceError(f"this run was trained on {saved!r}; its random-number state cannot continue on "
+                                    f"{str(self.device)!r}: resume with --device {torch.device(saved).type}")
+
     def load_training_state(self, state: dict) -> None:
-        """Restore what :meth:`training_state` returned (the model's weights are restored by the caller)."""
+        """Restore what :meth:`training_state` returned (the model's weights are restored by the caller).
+
+        Raises :class:`ResumeDeviceError` (a ``ValueError``) when the stored random state comes from another
+        device type (a CUDA generator state cannot drive a CPU generator, and re-seeding would not be the
+        same run).
+        """
+        self._check_rng_device(state["rng"])
         sstate = dict(state["sampler"]["state"])
         for i, c in enumerate(self.conditions):
             p = sstate.pop(f"condition:{c.name}:points")
             nrm = sstate.pop(f"condition:{c.name}:normals", None)
             self.cond_points[i] = (p.to(self.device, self.dtype), None if nrm is None else nrm.to(self.device,
                                                                                                    self.dtype))
+        load_engine_state(self.engine, sstate.pop("trainer:engine", None) or {}, self.device)
+        causal = sstate.pop("trainer:causal", None)
+        if causal is not None and self.causal is not None:
+            self.causal.eps = float(causal["eps"])
+        cw = sstate.pop("trainer:lbfgs_causal_weights", None)
+        self._lbfgs_cw = None if cw is None else cw.to(self.device, self.dtype)
+        for i, cb in enumerate(self.callbacks):
+            cstate = sstate.pop(f"trainer:callback:{i}", None)
+            if cstate is not None and callable(getattr(cb, "load_state_dict", None)):
+                cb.load_state_dict(cstate)
+        for k in [k for k in sstate if k.startswith("trainer:callback:")]:
+            sstate.pop(k)
         self.sampler.load_state_dict(sstate)
         opt = state["optimizer"]
         if opt["phase"] == "lbfgs":
@@ -411,5 +684,5 @@ class Trainer:
         self.history = {k: [float(x) for x in np.asarray(v)] for k, v in state["history"].items()}
         self.history["step"] = [int(x) for x in self.history["step"]]
         self.snapshots = list(state.get("snapshots", []))
-        self.wall_time = float(state.get("wall_time", 0.0))
+        self.wall_time = float(state.get("wall_time", 0.0) or 0.0)
         self.status = "running"

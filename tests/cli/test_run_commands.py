@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -10,11 +11,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pde"))
-from test_store_helpers import cached_run, short_run  # noqa: E402
+from pde.cli import main
+from pde.store import read_run
 
-from pde.cli import main  # noqa: E402
-from pde.store import read_run  # noqa: E402
+
+def _load_by_path(name: str, path: Path):
+    """The module at ``path`` (shared through ``sys.modules`` under ``name``), without touching ``sys.path``."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_helpers = _load_by_path("test_store_helpers", Path(__file__).resolve().parents[1] / "pde" / "test_store_helpers.py")
+cached_run, short_run = _helpers.cached_run, _helpers.short_run
 
 
 @pytest.fixture(scope="module")

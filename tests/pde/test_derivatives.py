@@ -80,3 +80,53 @@ def test_recording_collects_requests():
     rec = RecordingDerivatives(torch.zeros(3, 2), ("x", "t"), ("u",))
     _ = rec("u", "t") + rec["u"] * rec("u", "x") - rec.laplacian("u")
     assert rec.requests == {("u", ("t",)), ("u", ()), ("u", ("x",)), ("u", ("x", "x"))}
+
+
+def _mlp():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)).double()
+
+
+def test_second_derivative_without_create_graph_raises():
+    """create_graph=False used to give u_xx = 0 silently (issue 14); now it names the derivative and why."""
+    d = Autograd().derivatives(_mlp(), torch.rand(5, 2, dtype=torch.float64), ("x", "t"), ("u",),
+                               create_graph=False)
+    assert d("u", "x").abs().sum() > 0  # first derivatives are fine
+    with pytest.raises(RuntimeError, match=r"u_xx.*without create_graph"):
+        d("u", "x", "x")
+
+
+def test_derivative_under_no_grad_raises():
+    """Under torch.no_grad() u_x used to be 0 silently; now it raises naming torch.no_grad()."""
+    with torch.no_grad():
+        d = Autograd().derivatives(_mlp(), torch.rand(5, 2, dtype=torch.float64), ("x", "t"), ("u",))
+        assert d["u"].shape == (5,)  # the value itself is fine
+        with pytest.raises(RuntimeError, match=r"u_x.*torch\.no_grad\(\)"):
+            d("u", "x")
+    # derivatives object made with gradients on, derivatives asked under no_grad: create_graph keeps
+    # the graph, so they are right (not zero)
+    pts = torch.rand(5, 2, dtype=torch.float64)
+    ref = Autograd().derivatives(_mlp(), pts, ("x", "t"), ("u",))
+    d = Autograd().derivatives(_mlp(), pts, ("x", "t"), ("u",))
+    with torch.no_grad():
+        uxx = d("u", "x", "x")
+    assert uxx.abs().sum() > 0
+    torch.testing.assert_close(uxx, ref("u", "x", "x"), rtol=1e-13, atol=1e-13)
+
+
+def test_field_independent_of_points_still_gives_zero():
+    """A parameter-free output that does not depend on the points (grad enabled) keeps u_x = u_xx = 0."""
+
+    class Linear2x(torch.nn.Module):
+        def forward(self, p):
+            return 2 * p[:, :1] + 0 * p[:, 1:]
+
+    class Const(torch.nn.Module):
+        def forward(self, p):
+            return torch.ones(p.shape[0], 1, dtype=p.dtype)
+
+    d = Autograd().derivatives(Linear2x(), torch.rand(5, 2, dtype=torch.float64), ("x", "t"), ("u",))
+    torch.testing.assert_close(d("u", "x"), torch.full((5,), 2.0, dtype=torch.float64))
+    assert torch.equal(d("u", "x", "x"), torch.zeros(5, dtype=torch.float64))
+    d = Autograd().derivatives(Const(), torch.rand(5, 2, dtype=torch.float64), ("x", "t"), ("u",))
+    assert torch.equal(d("u", "t"), torch.zeros(5, dtype=torch.float64))

@@ -106,3 +106,138 @@ def test_ball_radial_sampling_options():
     assert "radial" not in Ball([0.0] * 3, 1.0).describe()
     with pytest.raises(ValueError, match="radial sampling must be one of"):
         Ball([0.0], 1.0, radial="shell")
+
+
+# -- issue 14, item 5: sampling in the hot loop never copies host data to the device -----------------------------
+def _domains():
+    return [Box([0.0, -1.0], [1.0, 2.0]), Interval(-1.0, 3.0), Disk((0.5, -0.5), 2.0),
+            SpaceTime(Box([0.0, 0.0], [1.0, 2.0]), TimeInterval(0.0, 1.0)),
+            SpaceTime(Disk(), TimeInterval(0.0, 1.0))]
+
+
+@pytest.mark.parametrize("dom", _domains(), ids=lambda d: d.describe()["type"])
+def test_steady_state_sampling_makes_no_host_tensors(dom, hot_loop_trap):
+    """After a first (caching) call, sampling and ``inside`` create no tensor from host data (4 per step with
+    R3 before: the bounds were rebuilt with ``torch.tensor`` at every call)."""
+    g = torch.Generator().manual_seed(0)
+
+    def once():
+        x = dom.sample_interior(16, generator=g)
+        b, nrm = dom.sample_boundary(16, generator=g)
+        out = [x, b, nrm, dom.inside(x), dom.inside(b)]
+        if dom.time_dependent:
+            out.append(dom.sample_initial(16, generator=g))
+        return out
+
+    first = once()
+    with hot_loop_trap() as trap:
+        trap.armed = True
+        again = once()
+    assert trap.events == [], trap.report()
+    assert all(a.shape == b.shape for a, b in zip(first, again))
+    assert again[3].all() and again[4].all()  # drawn points lie in the (closed) domain
+
+
+def test_domain_constants_cached_per_device_and_dtype():
+    box = Box([0.0, 1.0], [2.0, 3.0])
+    x32, x64 = torch.zeros(1, 2), torch.zeros(1, 2, dtype=torch.float64)
+    assert box._lo_hi(x32)[0] is box._lo_hi(x32)[0]
+    lo64, hi64 = box._lo_hi(x64)
+    assert lo64.dtype == torch.float64 and lo64.tolist() == [0.0, 1.0] and hi64.tolist() == [2.0, 3.0]
+    with torch.inference_mode():  # a constant first made in inference mode is still usable with autograd
+        box2 = Box([0.0], [1.0])
+        box2.inside(torch.zeros(1, 1))
+    u = torch.rand(4, 1, requires_grad=True)
+    box2._affine(u).sum().backward()
+    assert torch.equal(u.grad, torch.ones(4, 1))
+
+
+def test_box_boundary_faces_weighted_by_area():
+    """The face probabilities (now host floats, cached on the device) still weigh faces by their area."""
+    box = Box([0.0, 0.0, 0.0], [1.0, 2.0, 4.0])  # face pairs normal to x, y, z: areas 8, 4, 2
+    _, nrm = box.sample_boundary(70_000, generator=torch.Generator().manual_seed(0))
+    frac = (nrm != 0).double().mean(0)
+    assert torch.allclose(frac, torch.tensor([8, 4, 2], dtype=torch.float64) / 14, atol=0.01)
+    assert box.fills_bounding_box and not Disk().fills_bounding_box
+    assert SpaceTime(box, TimeInterval(0, 1)).fills_bounding_box
+
+
+# -- conditions with ``where``: a fixed candidate count, selected on the device ------------------------------------
+def test_where_condition_points_selected_and_uniform(hot_loop_trap):
+    """Points satisfy ``where``, come in the asked number, are uniform on the selected part (KS), carry the
+    right normals, and after the first draw (which estimates the kept fraction) cost no host read, no host
+    tensor and no boolean-mask indexing."""
+    from scipy import stats
+
+    from pde import Dirichlet
+
+    box = Box([0.0, 0.0], [1.0, 1.0])
+    cond = Dirichlet(0.0, where=lambda p: (p[:, 0] < 0.3) & (p[:, 1] < 1e-12))  # the bottom face, x < 0.3
+    g = torch.Generator().manual_seed(0)
+    cond.sample(box, 500, generator=g, dtype=torch.float64)
+    with hot_loop_trap() as trap:
+        trap.armed = True
+        draws = [cond.sample(box, 500, generator=g, dtype=torch.float64) for _ in range(4)]
+    assert trap.events == [], trap.report()
+    for p, nrm in draws:
+        assert p.shape == (500, 2) and nrm.shape == (500, 2)
+        assert ((p[:, 0] < 0.3) & (p[:, 1] == 0)).all()
+        assert torch.equal(nrm, torch.tensor([[0.0, -1.0]], dtype=torch.float64).expand(500, 2))
+        assert len(torch.unique(p[:, 0])) == 500  # no repeats
+    x = torch.cat([p[:, 0] for p, _ in draws]).numpy()
+    assert stats.kstest(x / 0.3, "uniform").pvalue > 1e-3
+    a = cond.sample(box, 64, generator=torch.Generator().manual_seed(3))[0]
+    b = cond.sample(box, 64, generator=torch.Generator().manual_seed(3))[0]
+    assert torch.equal(a, b)
+
+
+def test_where_condition_errors():
+    from pde import Dirichlet
+
+    box = Box([0.0, 0.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="selects \\(almost\\) no points"):
+        Dirichlet(0.0, name="none", where=lambda p: p[:, 0] > 2).sample(box, 10)
+    with pytest.raises(ValueError, match="'where' must return a boolean tensor"):
+        Dirichlet(0.0, name="float", where=lambda p: p[:, 0]).sample(box, 10)
+
+
+# -- quasi-random redraws on the device -----------------------------------------------------------------------------
+def test_sobol_stream_is_torchs_scrambled_sobol_sequence(hot_loop_trap):
+    from pde.sampling import SobolStream
+
+    for d in (1, 4):
+        s = SobolStream(11)
+        parts = [s.draw(5, d, dtype=torch.float64)]
+        with hot_loop_trap() as trap:
+            trap.armed = True
+            parts += [s.draw(27, d, dtype=torch.float64), s.draw(1000, d, dtype=torch.float64)]
+        assert trap.events == [], trap.report()
+        ref = torch.quasirandom.SobolEngine(d, scramble=True, seed=(11 + 7919 * d) % (2**31 - 1)).draw(
+            1032, dtype=torch.float64)
+        # the same points (torch's engine rounds its float64 output through float32: 2^-25 at most)
+        assert torch.allclose(torch.cat(parts), ref, rtol=0, atol=2.0 ** -25)
+        assert torch.equal(torch.cat(parts).float(), torch.quasirandom.SobolEngine(
+            d, scramble=True, seed=(11 + 7919 * d) % (2**31 - 1)).draw(1032))
+        assert s.index[d] == 1032 and SobolStream.from_state_dict(s.state_dict()).index == {d: 1032}
+    box = Box([0.0, 1.0], [2.0, 3.0])
+    x = box.sample_interior(64, method=SobolStream(0))
+    assert x.shape == (64, 2) and box.inside(x).all()
+
+
+def test_condition_draws_make_no_host_tensors(hot_loop_trap):
+    """Initial, Dirichlet (with normals) and Periodic draws on a space-time box: steady state is event free."""
+    from pde import Dirichlet, Initial, Periodic
+
+    dom = SpaceTime(Interval(0.0, 2.0), TimeInterval(0.0, 1.0))
+    conds = [Initial(0.0), Dirichlet(0.0), Periodic("x"), Dirichlet(0.0, name="late", where=lambda p: p[:, 1] > 0.5)]
+    g = torch.Generator().manual_seed(0)
+    for c in conds:
+        c.sample(dom, 8, generator=g)
+    with hot_loop_trap() as trap:
+        trap.armed = True
+        out = [c.sample(dom, 8, generator=g) for c in conds]
+    assert trap.events == [], trap.report()
+    (ic, _), (bc, nrm), (per, _), (late, _) = out
+    assert (ic[:, 1] == 0).all() and ((bc[:, 0] == 0) | (bc[:, 0] == 2)).all() and (nrm[:, 0].abs() == 1).all()
+    assert per.shape == (16, 2) and (per[:8, 0] == 0).all() and (per[8:, 0] == 2).all()
+    assert (late[:, 1] > 0.5).all() and ((late[:, 0] == 0) | (late[:, 0] == 2)).all()

@@ -184,3 +184,18 @@ def test_space_time_over_a_mesh_and_a_model_on_it(lshape):
     assert in_lshape(st.sample_initial(100, generator=g)[:, :2]).all()
     model = PINN(width=8, depth=1).build(st, 1)
     assert model(x).shape == (200, 1)
+
+
+def test_steady_state_mesh_sampling_makes_no_host_tensors(lshape, hot_loop_trap):
+    """Mesh arrays are moved to the device once: later draws create no tensor from host data and index with no
+    boolean mask (``inside`` is a host computation by design and is not part of a training step)."""
+    g = torch.Generator().manual_seed(0)
+    lshape.sample_interior(32, generator=g)
+    lshape.sample_boundary(32, generator=g)
+    with hot_loop_trap() as trap:
+        trap.armed = True
+        x = lshape.sample_interior(32, generator=g)
+        b, nrm = lshape.sample_boundary(32, generator=g)
+    assert trap.events == [], trap.report()
+    assert x.shape == (32, 2) and b.shape == (32, 2) and torch.allclose(nrm.norm(dim=1), torch.ones(32))
+    assert not lshape.fills_bounding_box

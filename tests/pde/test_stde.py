@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from pde.derivatives import STDE, Autograd, UnsupportedDerivative, biased_loss, unbiased_loss
+from pde.derivatives import STDE, Autograd, UnsupportedDerivative, biased_loss, independent_derivatives, unbiased_loss
 from pde.derivatives.jet import Jet
 
 DT = torch.float64
@@ -171,3 +171,117 @@ def test_collapsed_laplacian_equals_per_direction_mean(setup, kind):
     a = STDE(n_directions=3, kind=kind, seed=11).derivatives(hard, x, NAMES, ("u",)).laplacian("u")
     b = STDE(n_directions=3, kind=kind, seed=11, variance=False).derivatives(hard, x, NAMES, ("u",)).laplacian("u")
     assert torch.allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["laplacian", "biharmonic", "sum_fourth", "laplacian_derivative"])
+def test_cache_is_keyed_on_over(setup, op):
+    """A second call with another ``over`` used to return the first result (sum_fourth, laplacian_derivative)."""
+    net, x, _ = setup
+    d = STDE(n_directions=2, kind="sparse", seed=0).derivatives(net, x, NAMES, ("u",))
+    A = Autograd().derivatives(net, x, NAMES, ("u",))
+    for over in (NAMES[:2], NAMES[2:4]):
+        if op == "laplacian_derivative":
+            got, want = d.laplacian_derivative("u", "x1", over=over), sum(A("u", a, a, "x1") for a in over)
+        elif op == "sum_fourth":
+            got, want = d.sum_fourth("u", over=over), sum(A("u", a, a, a, a) for a in over)
+        elif op == "laplacian":
+            got, want = d.laplacian("u", over=over), A.laplacian("u", over=over)
+        else:
+            got = d.biharmonic("u", over=over)
+            assert got.shape == (3,)
+            continue  # sparse biharmonic samples pairs with replacement: not exact, shape only
+        # V = |over|: all coordinates are drawn without replacement, so the estimate is exact
+        torch.testing.assert_close(got, want.detach(), rtol=1e-10, atol=1e-10)
+    assert d.is_cached(op if op != "laplacian_derivative" else "laplacian_derivative[x1]", "u", NAMES[2:4])
+
+
+def _draw(eng, net, x, op="laplacian"):
+    return getattr(eng.derivatives(net, x, NAMES, ("u",)), op)("u").detach()
+
+
+def test_state_dict_round_trip_gives_identical_draws(setup):
+    net, x, _ = setup
+    eng = STDE(n_directions=2, seed=7)
+    _draw(eng, net, x)
+    state = eng.state_dict()
+    assert state["generators"]["cpu"].dtype == torch.uint8 and state["generators"]["cpu"].device.type == "cpu"
+    a = [_draw(eng, net, x), _draw(eng, net, x, "sum_fourth")]
+    other = STDE(n_directions=2, seed=123)
+    other.load_state_dict(state)
+    b = [_draw(other, net, x), _draw(other, net, x, "sum_fourth")]
+    assert all(torch.equal(p, q) for p, q in zip(a, b))
+    assert not torch.equal(a[0], _draw(STDE(n_directions=2, seed=7), net, x))  # state, not just the seed
+    # a fresh engine that never drew: state of the seed, loaded before first use
+    fresh = STDE(n_directions=2, seed=9)
+    s0 = fresh.state_dict()
+    fresh2 = STDE(n_directions=2)
+    fresh2.load_state_dict(s0)
+    assert torch.equal(_draw(fresh, net, x), _draw(fresh2, net, x))
+
+
+def test_load_state_from_another_device_type_raises_one_line(setup):
+    net, x, _ = setup
+    state = STDE().state_dict()
+    state["generators"] = {"cuda:0": torch.zeros(16, dtype=torch.uint8)}
+    eng = STDE()
+    with pytest.raises(ValueError, match=r"cuda:0.*cpu") as e:
+        eng.load_state_dict(state, device="cpu")
+    assert "\n" not in str(e.value)
+    eng.load_state_dict(state)  # without device: checked at the first draw
+    with pytest.raises(ValueError, match=r"cuda:0.*cpu"):
+        _draw(eng, net, x)
+    eng.reseed(0)  # an explicit re-seed drops the foreign state
+    assert torch.equal(_draw(eng, net, x), _draw(STDE(), net, x))
+    with pytest.raises(ValueError, match="not an STDE engine state"):
+        eng.load_state_dict({"x": 1})
+
+
+def test_reseed_reproducible(setup):
+    net, x, _ = setup
+    eng = STDE(n_directions=2, seed=0)
+    _draw(eng, net, x)
+    eng.reseed(42)
+    a = _draw(eng, net, x)
+    assert torch.equal(a, _draw(STDE(n_directions=2, seed=42), net, x))
+    eng.reseed(42)
+    assert torch.equal(a, _draw(eng, net, x))
+    assert not torch.equal(a, _draw(STDE(n_directions=2, seed=43), net, x))
+
+
+def test_frozen_reuses_directions(setup):
+    net, x, _ = setup
+    eng = STDE(n_directions=2, seed=0)
+    assert eng.stochastic
+    with eng.frozen():
+        a, b = _draw(eng, net, x), _draw(eng, net, x)
+        c, e = _draw(eng, net, x, "biharmonic"), _draw(eng, net, x, "biharmonic")
+        r1, r2 = [d.laplacian("u").detach() for d in independent_derivatives(eng, net, x, NAMES, ("u",))]
+    assert torch.equal(a, b) and torch.equal(c, e)
+    assert not torch.equal(r1, r2)  # the two independent streams still differ inside frozen()
+    # outside: draws move on again; the main stream was not advanced by the frozen block
+    ref = STDE(n_directions=2, seed=0)
+    assert torch.equal(_draw(eng, net, x), _draw(ref, net, x))
+    assert not torch.equal(_draw(eng, net, x), _draw(eng, net, x))
+
+
+def test_deterministic_engines_have_empty_state():
+    from pde.derivatives import Taylor
+    for eng in (Autograd(), Taylor()):
+        assert eng.stochastic is False and eng.state_dict() == {}
+        eng.load_state_dict({})
+        eng.reseed(3)
+        with eng.frozen():
+            pass
+        with pytest.raises(ValueError, match="deterministic"):
+            eng.load_state_dict({"seed": 0, "generators": {}})
+
+
+@pytest.mark.parametrize("per_point", [True, False])
+def test_deterministic_collapsed_laplacian_equals_scatter(setup, per_point):
+    net, x, _ = setup
+    hard = HardBall(net)
+    kw = dict(n_directions=4, kind="sparse", seed=5, variance=False, per_point=per_point)
+    a = STDE(**kw).derivatives(hard, x, NAMES, ("u",)).laplacian("u")
+    b = STDE(deterministic=True, **kw).derivatives(hard, x, NAMES, ("u",)).laplacian("u")
+    torch.testing.assert_close(a, b, rtol=1e-13, atol=1e-13)
+    assert STDE(deterministic=True).describe()["deterministic"] is True

@@ -197,8 +197,7 @@ def test_failed_write_keeps_previous_file(tmp_path):
 
 WRITER = """
 import sys, torch
-sys.path.insert(0, {here!r})
-from test_store import fake_state
+from test_store import fake_state  # importable: subprocess_env() puts tests/pde on PYTHONPATH
 from pde.store import write_run
 st = fake_state(n_grid=(300, 200), big=100000)
 i = 0
@@ -217,7 +216,7 @@ def test_sigkill_mid_write_leaves_previous_file_readable(tmp_path):
     path = tmp_path / "run.h5"
     write_run(path, fake_state())
     script = tmp_path / "writer.py"
-    script.write_text(WRITER.format(here=os.path.dirname(__file__)))
+    script.write_text(WRITER)
     rng = np.random.default_rng(0)
     mid_write = 0
     for _ in range(2):

@@ -42,6 +42,16 @@ class TinyHeat(AbstractProblem):
         return (torch.exp(-self.kappa * math.pi ** 2 * p[:, 1]) * torch.sin(math.pi * p[:, 0]))[:, None]
 
 
+@dataclass
+class NoRefHeat(TinyHeat):
+    """TinyHeat without an exact solution or reference solver (like a user's own new problem)."""
+
+    name = "tiny_heat_noref"
+
+    def exact(self, p):
+        return None
+
+
 SHORT = dict(steps=60, lbfgs_steps=4, checkpoint_every=5, snapshot_every=20, history_every=5, log_every=20,
              n_interior=64, n_boundary=32, n_initial=32, seed=3, quiet=True)
 

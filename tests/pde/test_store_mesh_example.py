@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
-import mesh_poisson  # noqa: E402
+from pde.export import export_run
+from pde.store import load
+from pde.validate import validate
 
-from pde.export import export_run  # noqa: E402
-from pde.store import load  # noqa: E402
-from pde.validate import validate  # noqa: E402
+
+def _example(name: str):
+    """Import ``examples/NAME.py`` by file path (no ``sys.path`` change), registered under its own name so
+    that a run made with its problem class can be rebuilt by ``pde.load`` (``module:Class``)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[2] / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+mesh_poisson = _example("mesh_poisson")
 
 
 def test_mesh_example_runs_stores_and_exports(tmp_path):

@@ -150,3 +150,69 @@ def test_without_problem_uses_the_stored_reference(run, monkeypatch):
     assert bare.problem is None and bare.coordinates == ["x", "t"]
     res = validate(bare)
     assert res["n_points"] == 21 * 21 and res["rel_l2"] == pytest.approx(run.metrics["rel_l2"], rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A run file written at a checkpoint (status running) of a problem without any reference."""
+    import contextlib
+    import shutil
+
+    import pde.store
+    from test_store_helpers import SHORT, NoRefHeat
+
+    tmp = tmp_path_factory.mktemp("ckpt")
+    copies = {}
+    real = pde.store.write_run
+
+    def spy(path, state, **kw):
+        out = real(path, state, **kw)
+        if state["status"] == "running" and state["step"] >= 10 and not copies:
+            copies["path"] = shutil.copy(path, tmp / "ckpt.h5")
+        return out
+
+    pde.store.write_run = spy
+    try:  # a problem without a reference may fail at its final evaluation; the checkpoint is what counts
+        with contextlib.suppress(NotImplementedError):
+            from pde.models import MLP
+            from pde.solve import solve
+
+            solve(NoRefHeat(), model=MLP(width=16, depth=2), out=str(tmp / "noref.h5"), **{**SHORT, "steps": 20})
+    finally:
+        pde.store.write_run = real
+    return copies["path"]
+
+
+@pytest.mark.parametrize("rebuildable", [True, False])
+def test_checkpoint_of_a_problem_without_reference_validates_against_a_file(checkpoint, tmp_path, monkeypatch,
+                                                                            rebuildable):
+    """`pde validate --reference FILE` works on a checkpoint of an unfinished run whose problem has no reference,
+    also when the problem cannot be rebuilt (a user's file.py:Class): the run file records its domain."""
+    import pde.store._load as L
+
+    if not rebuildable:
+        monkeypatch.setattr(L, "rebuild_problem", lambda config: None)
+    run = load(checkpoint)
+    assert run.status == "running" and run.solution is None and (run.problem is None) == (not rebuildable)
+    assert run.coordinates == ["x", "t"]
+    with pytest.raises(ValueError, match="--reference"):
+        validate(run)
+    x, t, u = grid(26, 14)
+    np.savez(tmp_path / "mine.npz", x=x, t=t, u=u)
+    check(validate(run, tmp_path / "mine.npz"), expected(run, x, t, u))
+    scipy.io.savemat(tmp_path / "mine.mat", {"x": x[:, None], "tt": t[:, None], "uu": u})
+    check(validate(run, tmp_path / "mine.mat"), expected(run, x, t, u))
+    x2, t2, u2 = grid(x1=1.5)
+    np.savez(tmp_path / "wide.npz", x=x2, t=t2, u=u2)
+    with pytest.raises(ValueError, match="refusing to extrapolate"):  # the recorded domain still guards
+        validate(run, tmp_path / "wide.npz")
+
+
+def test_pde_validate_cli_on_a_checkpoint(checkpoint, tmp_path, capsys):
+    from pde.cli import main
+
+    x, t, u = grid(12, 7)
+    np.savez(tmp_path / "mine.npz", x=x, t=t, u=u)
+    assert main(["validate", str(checkpoint), "--reference", str(tmp_path / "mine.npz"), "--json"]) == 0
+    res = __import__("json").loads(capsys.readouterr().out)
+    check(res, expected(load(checkpoint), x, t, u))

@@ -37,7 +37,7 @@ class Exact(torch.nn.Module):
 @pytest.mark.parametrize("cls", [InseparablePoisson, InseparableAllenCahn, InseparableSineGordon])
 @pytest.mark.parametrize("body", [2, 3])
 def test_exact_solution_has_zero_residual(cls, body):
-    p = cls(dim=6, body=body, seed=1)
+    p = cls(d=6, body=body, seed=1)
     pts = p.domain.sample_interior(20, generator=torch.Generator().manual_seed(0), dtype=DT)
     names = p.domain.names
     for eng in (Autograd(), Taylor()):
@@ -51,7 +51,7 @@ def test_exact_solution_has_zero_residual(cls, body):
 
 
 def test_stde_residual_of_exact_solution_is_unbiased():
-    p = InseparablePoisson(dim=8, seed=2)
+    p = InseparablePoisson(d=8, seed=2)
     pts = p.domain.sample_interior(4, generator=torch.Generator().manual_seed(0), dtype=DT)
     eng = STDE(n_directions=3, kind="sparse", seed=0)
     rs = torch.stack([p.residual(eng.derivatives(Exact(p), pts, p.domain.names, ("u",))) for _ in range(200)])
@@ -59,7 +59,7 @@ def test_stde_residual_of_exact_solution_is_unbiased():
 
 
 def test_biharmonic_problem():
-    p = BiharmonicBall(dim=3, n_waves=3, seed=0)
+    p = BiharmonicBall(d=3, n_waves=3, seed=0)
     pts = p.domain.sample_interior(10, generator=torch.Generator().manual_seed(0), dtype=DT)
     for eng in (Autograd(), Taylor()):
         d = eng.derivatives(Exact(p), pts, p.domain.names, ("u",))
@@ -73,10 +73,10 @@ def test_biharmonic_problem():
 
 def test_validation_and_transform():
     with pytest.raises(ValueError, match="dim"):
-        InseparablePoisson(dim=1)
+        InseparablePoisson(d=1)
     with pytest.raises(ValueError, match="body"):
-        InseparableAllenCahn(dim=5, body=4)
-    p = InseparableSineGordon(dim=5)
+        InseparableAllenCahn(d=5, body=4)
+    p = InseparableSineGordon(d=5)
     x = torch.randn(3, 5, dtype=DT)
     x = x / x.norm(dim=1, keepdim=True)
     assert p.output_transform(x, torch.ones(3, 1, dtype=DT)).abs().max() < 1e-12 and p.hard_satisfies == ("bc",)
@@ -86,7 +86,7 @@ def test_validation_and_transform():
 @pytest.mark.parametrize("body", [2, 3])
 def test_exact_solution_is_the_paper_formula_with_seeded_normal_coefficients(body):
     d, seed = 5, 3
-    p = InseparablePoisson(dim=d, body=body, seed=seed)
+    p = InseparablePoisson(d=d, body=body, seed=seed)
     c = torch.randn(d, generator=torch.Generator().manual_seed(seed), dtype=DT)  # first d - body + 1 are used
     x = _points(d, 7, 0)
     want = []
@@ -103,7 +103,7 @@ def test_exact_solution_is_the_paper_formula_with_seeded_normal_coefficients(bod
 
 @pytest.mark.parametrize("body", [2, 3])
 def test_closed_form_laplacian_matches_nested_autograd(body):
-    p = InseparablePoisson(dim=5, body=body, seed=4)
+    p = InseparablePoisson(d=5, body=body, seed=4)
     x = _points(5, 16, 1)
     ref = _nested_autograd_laplacian(lambda y: p.exact(y)[:, 0], x)
     assert torch.allclose(p.exact_laplacian(x), ref, rtol=1e-12, atol=1e-12)
@@ -117,14 +117,14 @@ def test_sources_follow_the_stated_equations(body):
            InseparableAllenCahn: lambda u, lap: lap + u - u ** 3,
            InseparableSineGordon: lambda u, lap: lap + torch.sin(u)}
     for cls, op in ops.items():
-        p = cls(dim=5, body=body, seed=5)
+        p = cls(d=5, body=body, seed=5)
         u = p.exact(x)[:, 0]
         want = op(u, _nested_autograd_laplacian(lambda y, p=p: p.exact(y)[:, 0], x))
         assert torch.allclose(p.source(x), want, rtol=1e-12, atol=1e-12), cls.__name__
 
 
 def test_interior_points_have_uniform_radius_like_the_papers():
-    p = InseparableAllenCahn(dim=50)
+    p = InseparableAllenCahn(d=50)
     x = p.domain.sample_interior(4000, generator=torch.Generator().manual_seed(0), dtype=DT)
     r = x.norm(dim=1)
     assert (r <= 1).all()
@@ -133,8 +133,26 @@ def test_interior_points_have_uniform_radius_like_the_papers():
     assert torch.allclose(q, torch.tensor([0.25, 0.5, 0.75], dtype=DT), atol=0.03)
     ref = torch.as_tensor(p.reference().points).norm(dim=1)
     assert abs(ref.mean().item() - 0.5) < 0.02
-    vol = InseparableAllenCahn(dim=50, sampling="volume").domain.sample_interior(
+    vol = InseparableAllenCahn(d=50, sampling="volume").domain.sample_interior(
         1000, generator=torch.Generator().manual_seed(0), dtype=DT).norm(dim=1)
     assert vol.min() > 0.8 and (vol <= 1 + 1e-12).all()
     with pytest.raises(ValueError, match="sampling"):
-        InseparablePoisson(dim=5, sampling="cube")
+        InseparablePoisson(d=5, sampling="cube")
+
+
+def test_dimension_is_d_with_dim_a_deprecated_alias():
+    """One name for the dimension across problems (``poisson_nd`` and ``heat`` call it ``d``)."""
+    import dataclasses
+
+    from problems import PoissonND
+
+    assert "d" in {f.name for f in dataclasses.fields(PoissonND)}
+    for cls in (InseparablePoisson, InseparableAllenCahn, InseparableSineGordon, BiharmonicBall):
+        p = cls(d=5)
+        assert p.d == 5 and p.domain.dim == 5 and p.params()["d"] == 5 and "dim" not in p.params()
+        with pytest.warns(DeprecationWarning, match=r"use .*\(d=6\)"):
+            old = cls(dim=6)
+        assert old.d == 6 and old.domain.dim == 6
+        with pytest.raises(ValueError, match="disagree"):
+            cls(d=5, dim=6)
+        assert dataclasses.replace(p, seed=3).d == 5  # no warning: dim follows d
