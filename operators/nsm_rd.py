@@ -216,7 +216,8 @@ def evaluate_coef(u: torch.Tensor, times, n_grid: int, T: float = 1.0) -> torch.
 
 
 def rel_l2(u: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Per-sample relative L2 error over the (t, x) grid: ``(B, ...) -> (B,)`` (:func:`pde.metrics.rel_l2_per_sample`)."""
+    """Per-sample relative L2 error over the (t, x) grid: ``(B, ...) -> (B,)``
+    (:func:`pde.metrics.rel_l2_per_sample`)."""
     from pde.metrics import rel_l2_per_sample
 
     return rel_l2_per_sample(u, ref)

@@ -12,7 +12,7 @@ from a budget of elements (rows times ``d``).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

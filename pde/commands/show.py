@@ -34,7 +34,8 @@ def summary(path) -> dict:
     if wall is None and len(hist.get("wall_time", [])):
         wall = float(hist["wall_time"][-1])
     last = {k: float(v[-1]) for k, v in hist.items() if k.startswith("loss") and len(v)}
-    return {"file": str(path), "status": r["status"], "step": r["step"], "message": r["message"],
+    return {"file": str(path), "kind": r.get("kind", "pinn"), "status": r["status"], "step": r["step"],
+            "message": r["message"], "dataset": cfg.get("dataset"),
             "problem": prob.get("name"), "params": prob.get("params", {}),
             "model": (r["model"] or {}).get("architecture") or cfg.get("model"),
             "sampler": cfg.get("sampler"), "engine": cfg.get("engine"), "settings": cfg.get("settings"),
@@ -71,13 +72,15 @@ def handler(args) -> int:
         return 0
     model = s["model"] or {}
     lines = [
-        f"run      {s['file']}  (schema {s['schema_version']})",
+        f"run      {s['file']}  ({s['kind']} run, schema {s['schema_version']})",
         f"status   {s['status']} at step {s['step']}" + (f": {s['message']}" if s["message"] else ""),
-        f"problem  {s['problem']}  {_short(s['params'])}",
-        f"model    {describe_model(model)}",
-        f"sampler  {_short(s['sampler'])}",
-        f"engine   {_short(s['engine'])}",
     ]
+    if s["kind"] == "operator":  # operator runs: a dataset instead of a problem, no sampler or engine
+        lines.append(f"dataset  {s['dataset']}")
+    else:
+        lines.append(f"problem  {s['problem']}  {_short(s['params'])}")
+    lines.append(f"model    {describe_model(model)}")
+    lines += [f"{name:<8} {_short(s[name])}" for name in ("sampler", "engine") if s[name] is not None]
     st = s["settings"] or {}
     if st:
         keys = ("steps", "lbfgs_steps", "lr", "lr_schedule", "checkpoint_every")

@@ -10,8 +10,14 @@ the deterministic ones; STDE's generators otherwise), ``reseed(seed)`` and the c
 """
 
 from .autograd import Autograd
-from .base import (AbstractDerivativeEngine, AbstractDerivatives, RecordingDerivatives, Request, UnsupportedDerivative,
-                   UnsupportedOperation)
+from .base import (
+                   AbstractDerivativeEngine,
+                   AbstractDerivatives,
+                   RecordingDerivatives,
+                   Request,
+                   UnsupportedDerivative,
+                   UnsupportedOperation,
+)
 from .jet import Jet
 from .jetpass import JetDerivatives
 from .stde import STDE, biased_loss, independent_derivatives, unbiased_loss

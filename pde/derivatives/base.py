@@ -219,6 +219,7 @@ class AbstractDerivativeEngine(ABC):
 
     def reseed(self, seed: int) -> None:
         """Restart the engine's random streams from ``seed`` (no-op for deterministic engines)."""
+        del seed
 
     @contextlib.contextmanager
     def frozen(self) -> Iterator[None]:

@@ -12,4 +12,5 @@ def resume(path, steps=None, *, quiet=False, device=None, model=None, callbacks=
     return _resume(path, steps, quiet=quiet, device=device, model=model, callbacks=callbacks, reduction=reduction)
 
 
-__all__ = ["CausalWeighting", "DeviceLBFGS", "LossTerms", "Settings", "ResumeDeviceError", "Trainer", "TrainingDiverged", "resume"]
+__all__ = ["CausalWeighting", "DeviceLBFGS", "LossTerms", "Settings", "ResumeDeviceError", "Trainer",
+           "TrainingDiverged", "resume"]

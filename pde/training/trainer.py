@@ -524,7 +524,6 @@ class Trainer:
         not the function whose gradient L-BFGS is given); a stochastic engine is frozen (same random
         directions at every evaluation, see :func:`frozen_engine`).
         """
-        s = self.settings
         if self.lbfgs is None:
             self.lbfgs = self._make_lbfgs()
         self.progress.start("lbfgs", self.step, self.total_steps)

@@ -41,7 +41,8 @@ def test_dry_run_lists_every_stage(capsys):
     assert mod.main(["--dry-run"]) == 0
     out = capsys.readouterr().out
     names = [s["name"] for s in mod.stages(True)]
-    for name in ("env", "step_speed_eager", "step_speed_compiled", "step_speed_graphs", "flop_rate", "stde_1e5", "stde_1e6", "lbfgs",
+    for name in ("env", "step_speed_eager", "step_speed_compiled", "step_speed_graphs", "flop_rate", "stde_1e5",
+                 "stde_1e6", "lbfgs",
                  "operators_darcy", "sync_pairs"):
         assert name in names
         assert re.search(rf"^{name} \[\d+ s\]: ", out, re.M), name
@@ -84,7 +85,8 @@ def test_stage_runner_collects_json_and_enforces_its_limit(tmp_path):
     slow = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); " \
            "print('{\"partial\": true}', flush=True); time.sleep(60)"
     t = time.perf_counter()
-    late = mod.run_stage({"name": "late", "what": "w", "timeout": 1, "cmd": [sys.executable, "-c", slow]}, 1.5, tmp_path)
+    stage = {"name": "late", "what": "w", "timeout": 1, "cmd": [sys.executable, "-c", slow]}
+    late = mod.run_stage(stage, 1.5, tmp_path)
     assert time.perf_counter() - t < 20
     assert late["status"] == "timeout" and late["results"] == [{"partial": True}]  # what it printed is kept
     md = mod.markdown({"device": "dev", "started": "now", "budget_s": 3, "seconds": 2, "stages": [ok, late]})

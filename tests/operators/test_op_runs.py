@@ -45,7 +45,7 @@ def test_train_returns_the_one_run_type_and_load_reads_it_back(data, run_file, t
         assert json.loads(f["model"].attrs["architecture"])["name"] == "fno"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5"]  # no temporary file left
     with pytest.raises(ValueError, match="no coordinates"):
-        loaded.coordinates
+        _ = loaded.coordinates
 
 
 def test_checkpoints_are_running_runs(data, tmp_path, monkeypatch):
@@ -121,7 +121,7 @@ def test_training_reads_the_loss_once_per_epoch_not_per_batch(data, monkeypatch)
         n = [0]
         item, flt = torch.Tensor.item, torch.Tensor.__float__
 
-        def counted(f):
+        def counted(f, n=n):
             def read(self):
                 if sys._getframe(1).f_code.co_filename == T.__file__:
                     n[0] += 1
@@ -201,3 +201,13 @@ def test_operator_run_matches_documented_schema(run_file):
                 assert isinstance(f[path], h5py.Dataset), path
             for a in rest[1:] if rest and rest[0] == "attrs" else []:
                 assert a in f[path].attrs, f"attribute {a} missing on {path}"
+
+
+def test_pde_show_on_an_operator_run_names_the_dataset_not_a_problem(run_file, data, capsys):
+    from pde.cli import main
+
+    assert main(["show", str(run_file)]) == 0
+    out = capsys.readouterr().out
+    assert "operator run" in out and f"dataset  {Path(data).resolve()}" in out
+    assert "None" not in out.split("device")[0]  # no empty problem / sampler / engine lines
+    assert "problem" not in out and "sampler" not in out and "engine" not in out

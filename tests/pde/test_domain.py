@@ -152,7 +152,7 @@ def test_domain_constants_cached_per_device_and_dtype():
     assert torch.equal(u.grad, torch.ones(4, 1))
 
 
-def test_box_boundary_faces_weighted_by_area():
+def test_box_boundary_faces_3d_weighted_by_area():
     """The face probabilities (now host floats, cached on the device) still weigh faces by their area."""
     box = Box([0.0, 0.0, 0.0], [1.0, 2.0, 4.0])  # face pairs normal to x, y, z: areas 8, 4, 2
     _, nrm = box.sample_boundary(70_000, generator=torch.Generator().manual_seed(0))

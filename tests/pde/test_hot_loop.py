@@ -19,7 +19,7 @@ from pde.derivatives import ENGINES
 from pde.models import MLP
 from pde.training import Settings
 from pde.training.trainer import Trainer
-from samplers import AAS, RAD, R3, CausalR3
+from samplers import AAS, R3, RAD, CausalR3
 
 LOG_EVERY, STEPS = 2, 6
 

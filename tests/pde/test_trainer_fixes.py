@@ -92,7 +92,7 @@ def test_resume_is_bit_exact_for_every_engine(tmp_path, engine):
     from problems import InseparablePoisson
 
     if engine == "stde":
-        _resume_matches(tmp_path, engine, lambda: InseparablePoisson(dim=4), engine="stde")
+        _resume_matches(tmp_path, engine, lambda: InseparablePoisson(d=4), engine="stde")
     else:
         _resume_matches(tmp_path, engine, heat1, engine=engine)
 
@@ -122,7 +122,7 @@ def test_named_stde_engine_follows_the_run_seed():
 
     kw = dict(engine="stde", steps=3, lbfgs_steps=0, device="cpu", quiet=True, log_every=3, n_interior=16,
               model=MLP(width=8, depth=2))
-    a = solve(InseparablePoisson(dim=4), seed=1, **kw)
+    a = solve(InseparablePoisson(d=4), seed=1, **kw)
     assert a.config["engine"]["seed"] == 1
 
 
@@ -191,7 +191,7 @@ def test_lbfgs_objective_is_deterministic_with_causal_weights_and_stde(monkeypat
         return orig(self, closure)
 
     monkeypatch.setattr(torch.optim.LBFGS, "step", step)
-    solve(InseparablePoisson(dim=4), MLP(width=8, depth=2), engine="stde", seed=0,
+    solve(InseparablePoisson(d=4), MLP(width=8, depth=2), engine="stde", seed=0,
           **small(steps=2, lbfgs_steps=2, log_every=1))
     solve(heat(), MLP(width=8, depth=2), causal={"eps": 5.0, "bins": 4}, seed=0,
           **small(steps=2, lbfgs_steps=2, log_every=1))
@@ -299,7 +299,7 @@ def test_deterministic_setting_reaches_the_engine():
     from problems import InseparablePoisson
 
     eng = STDE(n_directions=2)
-    run = solve(InseparablePoisson(dim=4), MLP(width=8, depth=2), engine=eng, deterministic=True,
+    run = solve(InseparablePoisson(d=4), MLP(width=8, depth=2), engine=eng, deterministic=True,
                 **small(steps=2, log_every=2, n_interior=8))
     assert run.config["settings"]["deterministic"] is True and eng.deterministic is True
 

@@ -210,7 +210,8 @@ def test_cli_compile_switch(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(trainer_module.torch, "compile", lambda fn, mode=None: compiled.append(mode) or fn)
     out = tmp_path / "run.h5"
     assert main(["solve", "heat", "--steps", "3", "--lbfgs-steps", "0", "--set", "n_interior=32",
-                 "--set", "d=1", "--set", "model.width=4", "--set", "model.depth=1", "--device", "cpu", "--compile", "--quiet", "--out", str(out)]) == 0
+                 "--set", "d=1", "--set", "model.width=4", "--set", "model.depth=1", "--device", "cpu", "--compile",
+                 "--quiet", "--out", str(out)]) == 0
     from pde.store import read_run
 
     cfg = read_run(out)["config"]

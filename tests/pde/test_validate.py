@@ -158,8 +158,9 @@ def checkpoint(tmp_path_factory):
     import contextlib
     import shutil
 
-    import pde.store
     from test_store_helpers import SHORT, NoRefHeat
+
+    import pde.store
 
     tmp = tmp_path_factory.mktemp("ckpt")
     copies = {}
