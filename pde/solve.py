@@ -200,7 +200,8 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
     :class:`~pde.training.Settings`' default instead of the problem's suggestion (``causal=None``: no causal
     weighting even where the problem suggests it).
 
-    callbacks: the user's own callables ``callback(trainer)``, called at every log step (True stops the run;
+    callbacks: the user's own callables ``callback(trainer)``, called at every log step (True stops the run),
+    or :class:`~pde.training.AbstractCallback` objects (hooks at train start, every step, log steps, end;
     see :class:`~pde.training.Trainer`). reduction: a callable mapping a loss term's per-point squared
     residuals ``(N,)`` to its scalar loss instead of the mean (a robust loss); its name is recorded in the
     config and :func:`pde.training.resume` asks for it again.

@@ -1,5 +1,6 @@
 """The training loop: loss terms, causal weighting, Adam then L-BFGS, progress, checkpoints."""
 
+from .callbacks import AbstractCallback, Checkpointer, HistoryRecorder, NaNGuard, ProgressDisplay, SamplerUpdater
 from .lbfgs import DeviceLBFGS
 from .losses import CausalWeighting, LossTerms
 from .trainer import ResumeDeviceError, Settings, Trainer, TrainingDiverged
@@ -12,5 +13,6 @@ def resume(path, steps=None, *, quiet=False, device=None, model=None, callbacks=
     return _resume(path, steps, quiet=quiet, device=device, model=model, callbacks=callbacks, reduction=reduction)
 
 
-__all__ = ["CausalWeighting", "DeviceLBFGS", "LossTerms", "Settings", "ResumeDeviceError", "Trainer",
+__all__ = ["AbstractCallback", "Checkpointer", "HistoryRecorder", "NaNGuard", "ProgressDisplay", "SamplerUpdater",
+           "CausalWeighting", "DeviceLBFGS", "LossTerms", "Settings", "ResumeDeviceError", "Trainer",
            "TrainingDiverged", "resume"]

@@ -32,6 +32,7 @@ import torch
 from ..collocation import AbstractSampler
 from ..derivatives.base import AbstractDerivativeEngine
 from ..problem import AbstractProblem
+from .callbacks import AbstractCallback, FunctionCallback, HistoryRecorder, default_callbacks
 from .lbfgs import DeviceLBFGS
 from .losses import CausalWeighting, LossTerms
 from .progress import Progress
@@ -263,10 +264,16 @@ class Trainer:
     """Trains ``model`` on ``problem``; see :func:`pde.solve` for the user-facing entry point.
 
     ``model`` must already be built and on ``device``/``dtype``; ``sampler`` not yet set up.
-    ``callbacks``: the user's own callables ``callback(trainer)``, called at every log step (after the
-    NaN guard, with ``trainer.history`` up to date; they may read device values there without costing a
-    synchronisation per step); one returning True stops the run (status ``finished``, message saying so).
-    A callback with ``state_dict()`` / ``load_state_dict()`` is checkpointed and restored with the run.
+    The Adam loop only steps the optimizer; its other concerns are parts in ``trainer.parts``
+    (:mod:`pde.training.callbacks`): :class:`~.callbacks.HistoryRecorder`, :class:`~.callbacks.SamplerUpdater`,
+    :class:`~.callbacks.NaNGuard`, :class:`~.callbacks.ProgressDisplay`, then the user's callbacks, then
+    :class:`~.callbacks.Checkpointer`, built by :func:`~.callbacks.default_callbacks` from ``settings``.
+    ``callbacks``: the user's own, each an :class:`~.callbacks.AbstractCallback` (every hook) or a callable
+    ``callback(trainer)`` called at every log step (after the NaN guard, with ``trainer.history`` up to date;
+    they may read device values there without costing a synchronisation per step); one returning True stops
+    the run (status ``finished``, message saying so). The L-BFGS phase calls the parts once per chunk of
+    ``log_every`` iterations (see :mod:`pde.training.callbacks`). A callback with ``state_dict()`` /
+    ``load_state_dict()`` is checkpointed and restored with the run.
     ``reduction``: see :class:`~pde.training.losses.LossTerms`.
     ``on_checkpoint(trainer)`` is called at the start (step 0), at every checkpoint (every
     ``checkpoint_every`` steps and every ``checkpoint_seconds``) and is up to the caller at the end.
@@ -281,8 +288,19 @@ class Trainer:
         self.callbacks = list(callbacks or ())
         self.stopped = False
         for cb in self.callbacks:
-            if not callable(cb):
-                raise TypeError(f"a callback must be a callable callback(trainer) -> bool | None, got {cb!r}")
+            if not (callable(cb) or isinstance(cb, AbstractCallback)):
+                raise TypeError(f"a callback must be a callable callback(trainer) -> bool | None or an "
+                                f"AbstractCallback, got {cb!r}")
+        #: the user's callbacks as loop parts (a plain callable is called at each log step)
+        self._user_parts = [cb if isinstance(cb, AbstractCallback) else FunctionCallback(cb)
+                            for cb in self.callbacks]
+        #: the loop's parts: the built-ins from ``settings``, the user's inserted before the checkpointer
+        builtins = default_callbacks(settings)
+        self.parts: list[AbstractCallback] = builtins[:-1] + self._user_parts + builtins[-1:]
+        self._history_recorder = next(p for p in builtins if isinstance(p, HistoryRecorder))
+        self.last = None  # (points, total, terms, pointwise, lr) of the latest step (L-BFGS: of the chunk)
+        self.phase = "adam"  # or "lbfgs": the parts read it
+        self._last_cw = None  # the latest causal weights of the Adam phase
         self.settings, self.device, self.dtype, self.seed = settings, torch.device(device), dtype, seed
         self.progress = Progress(quiet)
         self.on_checkpoint = on_checkpoint
@@ -365,13 +383,18 @@ class Trainer:
         snap = self.sampler.snapshot()
         self.snapshots.append({"step": self.step, "points": snap["points"].cpu(), "residual": snap["residual"].cpu()})
 
-    def _run_callbacks(self) -> bool:
-        """Call the user's callbacks; True (and the run marked stopped) if one asked to stop."""
-        for cb in self.callbacks:
-            if cb(self) is True:
-                self.stopped = True
-                self.message = f"stopped at step {self.step} by the callback {getattr(cb, '__name__', cb)!r}"
-                self.progress.message(self.message)
+    def _stopped_by(self, cb) -> None:
+        self.stopped = True
+        name = getattr(cb.fn if isinstance(cb, FunctionCallback) else cb, "__name__", cb)
+        self.message = f"stopped at step {self.step} by the callback {name!r}"
+        self.progress.message(self.message)
+
+    def _log_parts(self) -> bool:
+        """``on_log`` of every part in order; True if one stopped the run (a NaN guard: ``status`` diverged)."""
+        for cb in self.parts:
+            if cb.on_log(self, self.step) is True:
+                if self.status != "diverged":
+                    self._stopped_by(cb)
                 return True
         return False
 
@@ -395,7 +418,8 @@ class Trainer:
         before its first periodic checkpoint still leaves a file to resume from.
         """
         self._t_start = time.perf_counter() - self.wall_time
-        self._checkpoint()
+        for cb in self.parts:  # the Checkpointer writes the run file here, the NaN guard remembers the weights
+            cb.on_train_start(self)
         self.stopped = False
         if self.step < self.settings.steps:
             self._adam()
@@ -406,6 +430,8 @@ class Trainer:
         self.wall_time = time.perf_counter() - self._t_start
         if not self.snapshots or self.snapshots[-1]["step"] != self.step:
             self._snapshot()
+        for cb in self.parts:  # status, history, wall time and the last snapshot are final here
+            cb.on_train_end(self)
 
     def _eager_loss(self, points, cond_points, weights, causal_weights=None):
         return self.losses(self.model, points, cond_points, weights, causal_weights=causal_weights)
@@ -457,56 +483,32 @@ class Trainer:
         return out
 
     def _adam(self):
+        """The Adam phase: the optimizer step here, everything else in the parts (see :mod:`.callbacks`)."""
         s = self.settings
+        self.phase = "adam"
         self.progress.start("adam", self.step, s.steps)
-        rows, loss_rows = [], []
-        self._remember_good()
-        last_cw = None
+        self._last_cw = None
         zero_grad = lambda: self.adam.zero_grad(set_to_none=True)  # noqa: E731
         while self.step < s.steps:
+            for cb in self.parts:
+                cb.on_step_start(self, self.step)
             pts = self.sampler.points()
             total, terms, pointwise, cw = self._forward_backward(pts, zero_grad)
             self.adam.step()
             lr = self.scheduler.get_last_lr()[0]
             self.scheduler.step()
             self.step += 1
-            last_cw = cw if cw is not None else last_cw
-            log = self.step % s.log_every == 0 or self.step == s.steps
-            if self.step % s.history_every == 0 or log:
-                rows.append((self.step, time.perf_counter() - self._t_start, lr))
-                loss_rows.append(torch.cat([total.detach()[None], terms]))
-            if self.sampler.wants_update(self.step):
-                self.sampler.update(self.step, pts, pointwise)
-                if self.sampler.needs_model:
-                    self.sampler.update_with_model(self.step, self.residual_fn)
-            if s.resample_every and self.step % s.resample_every == 0:
-                self.cond_points = [self._draw_condition(c) for c in self.conditions]
-            if s.snapshot_every and self.step % s.snapshot_every == 0:
-                self._snapshot()
-            if log:
-                self._record(rows, loss_rows)
-                loss = self.history["loss"][-1]
-                if not math.isfinite(loss):  # the loss before this step's update
-                    self._diverged("the loss")
-                    return
-                if not self._params_finite():  # the weights after it: a NaN/Inf gradient
-                    self._diverged("the weights (a NaN/Inf gradient)")
-                    return
-                self._remember_good()
-                extra = ""
-                if last_cw is not None and self.causal is not None:
-                    wmin = float(last_cw.min())
-                    extra = f"causal min w {wmin:.2f} eps {self.causal.eps:g}"
-                    self.causal.advance(wmin)
-                self.progress.report(self.step, loss, {k[5:]: self.history[k][-1] for k in self._term_keys()},
-                                     extra)
-                if self._run_callbacks():
-                    break
-            if self._checkpoint_due():
-                self._record(rows, loss_rows)
-                if self._params_finite():  # never checkpoint NaN weights; the next log step stops the run
-                    self._checkpoint()
-        self._record(rows, loss_rows)
+            self._last_cw = cw if cw is not None else self._last_cw
+            self.last = (pts, total, terms, pointwise, lr)
+            for cb in self.parts:
+                cb.on_step_end(self, self.step)
+            if (self.step % s.log_every == 0 or self.step == s.steps) and self._log_parts():
+                break
+            for cb in self.parts:
+                cb.after_log(self, self.step)
+        self.last = None
+        if self.status != "diverged":  # the rows buffered since the last log step (a diverged run stops at one)
+            self._history_recorder.flush(self)
 
     def _make_lbfgs(self):
         if self.settings.lbfgs_line_search == "device":
@@ -526,6 +528,7 @@ class Trainer:
         """
         if self.lbfgs is None:
             self.lbfgs = self._make_lbfgs()
+        self.phase = "lbfgs"
         self.progress.start("lbfgs", self.step, self.total_steps)
         pts = self.sampler.points()
         self._remember_good()
@@ -555,6 +558,8 @@ class Trainer:
         s = self.settings
         on_device = isinstance(self.lbfgs, DeviceLBFGS)
         while self.step < self.total_steps:
+            for cb in self.parts:  # per chunk of log_every iterations: on_step_start, on_log, after_log
+                cb.on_step_start(self, self.step)
             chunk = min(s.log_every, self.total_steps - self.step)
             group = self.lbfgs.param_groups[0]
             group["max_iter"] = chunk
@@ -574,27 +579,15 @@ class Trainer:
                 converged, done = n_iter - before < chunk, f"{n_iter} iterations"
             self.step += chunk
             total, terms, _, _ = evaluate()
-            self.history["step"].append(self.step)
-            self.history["wall_time"].append(time.perf_counter() - self._t_start)
-            self.history["lr"].append(float("nan"))
-            vals = torch.cat([total.detach()[None], terms]).cpu().numpy()
-            self.history["loss"].append(float(vals[0]))
-            for k, x in zip(self._term_keys(), vals[1:]):
-                self.history[k].append(float(x))
-            if not math.isfinite(float(vals[0])) or not self._params_finite():
-                self._diverged("the L-BFGS loss")
-                return
-            self._remember_good()
-            self.progress.report(self.step, float(vals[0]),
-                                 {k[5:]: self.history[k][-1] for k in self._term_keys()})
-            if self._run_callbacks():
+            self.last = (None, total, terms, None, float("nan"))
+            if self._log_parts():  # history row, NaN guard, progress, the user's callbacks
                 return
             if converged:  # gradient or change below tolerance
                 self.progress.message(f"[lbfgs] converged after {done}")
                 self.step = self.total_steps
                 break
-            if self._checkpoint_due():
-                self._checkpoint()
+            for cb in self.parts:  # the checkpointer
+                cb.after_log(self, self.step)
 
     # -- state --------------------------------------------------------------------------------
     def training_state(self) -> dict:
@@ -617,7 +610,12 @@ class Trainer:
             sampler_state["trainer:lbfgs_causal_weights"] = self._lbfgs_cw
         for i, cb in enumerate(self.callbacks):
             if callable(getattr(cb, "state_dict", None)):
-                sampler_state[f"trainer:callback:{i}"] = cb.state_dict()
+                cstate = cb.state_dict()
+                if cstate or not isinstance(cb, AbstractCallback):  # an AbstractCallback's {}: nothing to store
+                    sampler_state[f"trainer:callback:{i}"] = cstate
+        for cb in self.parts:  # the built-in parts (the user's are stored above); none holds state today
+            if cb not in self._user_parts and (cstate := cb.state_dict()):
+                sampler_state[f"trainer:part:{type(cb).__name__}"] = cstate
         phase = "adam" if self.lbfgs is None else "lbfgs"
         opt = self.adam if self.lbfgs is None else self.lbfgs
         return {
@@ -666,7 +664,11 @@ class Trainer:
             cstate = sstate.pop(f"trainer:callback:{i}", None)
             if cstate is not None and callable(getattr(cb, "load_state_dict", None)):
                 cb.load_state_dict(cstate)
-        for k in [k for k in sstate if k.startswith("trainer:callback:")]:
+        for cb in self.parts:
+            cstate = sstate.pop(f"trainer:part:{type(cb).__name__}", None)
+            if cstate is not None and cb not in self._user_parts:
+                cb.load_state_dict(cstate)
+        for k in [k for k in sstate if k.startswith(("trainer:callback:", "trainer:part:"))]:
             sstate.pop(k)
         self.sampler.load_state_dict(sstate)
         opt = state["optimizer"]

@@ -1,0 +1,200 @@
+"""The training loop's own concerns as callback objects, and the interface a user's callback may follow.
+
+The Adam loop of :class:`~pde.training.trainer.Trainer` is, per step::
+
+    for cb in callbacks: cb.on_step_start(trainer, step)        # step = steps done so far
+    points = sampler.points(); loss and gradient; Adam and scheduler step; trainer.step += 1
+    for cb in callbacks: cb.on_step_end(trainer, trainer.step)  # trainer.last holds the step's values
+    if log step: for cb in callbacks: stop = cb.on_log(trainer, trainer.step); stop at the first True
+    for cb in callbacks: cb.after_log(trainer, trainer.step)    # checkpoints (also on non-log steps)
+
+with ``on_train_start`` before the first step of ``run()`` and ``on_train_end`` at its end (both phases done,
+``trainer.status`` final). The L-BFGS phase (``trainer.phase == "lbfgs"``) runs in chunks of ``log_every``
+iterations and calls, per chunk, ``on_step_start``, then ``on_log`` (every chunk end is a log step;
+``trainer.last`` holds the chunk's loss) and, unless it converged, ``after_log``; ``on_step_end`` is Adam's only.
+The default list (built from :class:`~pde.training.trainer.Settings` by :func:`default_callbacks`) is
+``[HistoryRecorder, SamplerUpdater, NaNGuard, ProgressDisplay, Checkpointer]``; the user's callbacks
+are inserted before the :class:`Checkpointer`, so they run after the NaN guard with the history up to date.
+Read device values (a host synchronisation) in ``on_log`` only: in the per-step hooks it costs one per step.
+
+Every callback exposes ``state_dict()`` / ``load_state_dict()``; a non-empty state is stored in the
+checkpoint and restored on resume (the built-ins hold no state that a resume needs: their state is empty).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+
+__all__ = ["AbstractCallback", "HistoryRecorder", "NaNGuard", "Checkpointer", "SamplerUpdater", "ProgressDisplay",
+           "FunctionCallback", "default_callbacks"]
+
+
+class AbstractCallback:
+    """A training-loop part; every hook is a no-op by default (override what you need).
+
+    Hooks: ``on_train_start(trainer)``; ``on_step_start(trainer, step)`` before each Adam step (``step``:
+    steps done so far) and before each L-BFGS chunk; ``on_step_end(trainer, step)`` after each Adam update
+    (``trainer.last``: ``(points, total, terms, pointwise, lr)`` of that step, device tensors);
+    ``on_log(trainer, step)`` at each log step, returning True stops the run; ``after_log(trainer, step)``
+    at every Adam step and L-BFGS chunk after the log hooks; ``on_train_end(trainer)`` at the end of ``run()``.
+    """
+
+    def on_train_start(self, trainer) -> None:
+        pass
+
+    def on_step_start(self, trainer, step: int) -> None:
+        pass
+
+    def on_step_end(self, trainer, step: int) -> None:
+        pass
+
+    def on_log(self, trainer, step: int) -> bool | None:
+        return None
+
+    def after_log(self, trainer, step: int) -> None:
+        pass
+
+    def on_train_end(self, trainer) -> None:
+        pass
+
+    def state_dict(self) -> dict:
+        """What a resume needs to continue this callback exactly (empty: nothing)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+
+class FunctionCallback(AbstractCallback):
+    """A plain callable ``fn(trainer) -> bool | None`` called at each log step (True: stop the run)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def on_log(self, trainer, step):
+        return self.fn(trainer) is True
+
+
+class HistoryRecorder(AbstractCallback):
+    """History rows: one row every ``history_every`` steps and at every log step.
+
+    A row is ``(step, wall time, lr)`` on the host plus ``[total, *terms]`` kept on the device; the buffered
+    rows move to ``trainer.history`` in one synchronisation (:meth:`Trainer._record`) at log steps, before
+    checkpoints and at the end of the Adam phase (by the trainer, unless the run diverged).
+    """
+
+    def __init__(self, history_every: int, log_every: int, steps: int):
+        self.history_every, self.log_every, self.steps = history_every, log_every, steps
+        self.rows: list = []
+        self.loss_rows: list = []
+
+    def flush(self, trainer) -> None:
+        trainer._record(self.rows, self.loss_rows)  # looked up on the instance (tests patch it)
+
+    def on_step_end(self, trainer, step):
+        _, total, terms, _, lr = trainer.last
+        if step % self.history_every == 0 or step % self.log_every == 0 or step == self.steps:
+            self.rows.append((step, time.perf_counter() - trainer._t_start, lr))
+            self.loss_rows.append(torch.cat([total.detach()[None], terms]))
+
+    def on_log(self, trainer, step):
+        if trainer.phase == "lbfgs":  # one row per chunk, read at once
+            _, total, terms, _, lr = trainer.last
+            trainer.history["step"].append(step)
+            trainer.history["wall_time"].append(time.perf_counter() - trainer._t_start)
+            trainer.history["lr"].append(lr)
+            vals = torch.cat([total.detach()[None], terms]).cpu().numpy()
+            trainer.history["loss"].append(float(vals[0]))
+            for k, x in zip(trainer._term_keys(), vals[1:]):
+                trainer.history[k].append(float(x))
+            return None
+        self.flush(trainer)
+        return None
+
+
+class SamplerUpdater(AbstractCallback):
+    """Sampler updates (``sampler.wants_update``), condition-point redraws (``resample_every``) and sampler
+    snapshots (``snapshot_every``; 0: only at the end, taken by the trainer)."""
+
+    def __init__(self, resample_every: int, snapshot_every: int):
+        self.resample_every, self.snapshot_every = resample_every, snapshot_every
+
+    def on_step_end(self, trainer, step):
+        pts, _, _, pointwise, _ = trainer.last
+        if trainer.sampler.wants_update(step):
+            trainer.sampler.update(step, pts, pointwise)
+            if trainer.sampler.needs_model:
+                trainer.sampler.update_with_model(step, trainer.residual_fn)
+        if self.resample_every and step % self.resample_every == 0:
+            trainer.cond_points = [trainer._draw_condition(c) for c in trainer.conditions]
+        if self.snapshot_every and step % self.snapshot_every == 0:
+            trainer._snapshot()
+
+
+class NaNGuard(AbstractCallback):
+    """At each log step, stop the run if the loss (from before the step's update) or the weights (after it: a
+    NaN/Inf gradient) are not finite, restoring the last good weights; otherwise remember these weights as good.
+    The weights it keeps are the ones it checked."""
+
+    def on_train_start(self, trainer):
+        trainer._remember_good()
+
+    def on_log(self, trainer, step):
+        if trainer.phase == "lbfgs":  # the loss after the chunk, and the weights it was evaluated at
+            if not math.isfinite(trainer.history["loss"][-1]) or not trainer._params_finite():
+                trainer._diverged("the L-BFGS loss")
+                return True
+            trainer._remember_good()
+            return None
+        if not math.isfinite(trainer.history["loss"][-1]):
+            trainer._diverged("the loss")
+            return True
+        if not trainer._params_finite():
+            trainer._diverged("the weights (a NaN/Inf gradient)")
+            return True
+        trainer._remember_good()
+        return None
+
+
+class ProgressDisplay(AbstractCallback):
+    """The progress line at each log step (loss, terms, and with causal weighting the smallest weight and eps);
+    it also advances the causal eps schedule with that smallest weight (one host read, at log steps only)."""
+
+    def on_log(self, trainer, step):
+        extra = ""
+        last_cw = trainer._last_cw
+        if trainer.phase == "adam" and last_cw is not None and trainer.causal is not None:
+            wmin = float(last_cw.min())
+            extra = f"causal min w {wmin:.2f} eps {trainer.causal.eps:g}"
+            trainer.causal.advance(wmin)
+        trainer.progress.report(step, trainer.history["loss"][-1],
+                                {k[5:]: trainer.history[k][-1] for k in trainer._term_keys()}, extra)
+        return None
+
+
+class Checkpointer(AbstractCallback):
+    """Run-file checkpoints through ``trainer.on_checkpoint``: at the start (step 0 of a new run), every
+    ``checkpoint_every`` steps and every ``checkpoint_seconds`` of wall time; never of NaN weights."""
+
+    def on_train_start(self, trainer):
+        trainer._checkpoint()
+
+    def after_log(self, trainer, step):
+        if not trainer._checkpoint_due():
+            return
+        if trainer.phase == "lbfgs":  # after_log follows the NaN guard's check at every L-BFGS chunk
+            trainer._checkpoint()
+            return
+        trainer._history_recorder.flush(trainer)
+        if trainer._params_finite():  # never checkpoint NaN weights; the next log step stops the run
+            trainer._checkpoint()
+
+
+def default_callbacks(settings) -> list[AbstractCallback]:
+    """The built-in parts, in loop order: history, sampler updates, NaN guard, progress, checkpoints."""
+    return [HistoryRecorder(settings.history_every, settings.log_every, settings.steps),
+            SamplerUpdater(settings.resample_every, settings.snapshot_every),
+            NaNGuard(), ProgressDisplay(), Checkpointer()]
