@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from pde.commands.checks import UsageError, _json_dict, output_file
+
 from .runfile import validate_command
 
 
@@ -77,6 +79,62 @@ def _train(args) -> int:
     return 0
 
 
+# lower bounds of pde train's numeric options (operators.train keywords): (bound, strict)
+TRAIN_BOUNDS = {"batch_size": (1, False), "train_stride": (1, False), "n_train": (1, False), "n_test": (1, False),
+                "checkpoint_every": (0, False), "lr": (0, True), "weight_decay": (0, False),
+                "physics_weight": (0, False)}
+
+
+def _checked_train_options(args) -> dict:
+    """The keyword options ``pde train`` would pass to :func:`operators.train`, checked for names and ranges."""
+    import inspect
+
+    from . import train
+
+    params = inspect.signature(train).parameters
+    allowed = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n != "model_options"]
+    opts = {}
+    for item in getattr(args, "set", None) or []:
+        key, sep, _ = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
+    if getattr(args, "set", None):
+        opts.update(train_options(args.set)[0])
+    text = getattr(args, "options", None)
+    if text:
+        given = json.loads(text)
+        unknown = sorted(set(given) - set(allowed))
+        if unknown:
+            raise UsageError(f"--options: unknown training option(s) {unknown}; allowed: {', '.join(allowed)}")
+        opts.update(given)
+    for name, (low, strict) in TRAIN_BOUNDS.items():
+        v = opts.get(name)
+        if v is None:
+            continue
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and (v > low if strict else v >= low)
+        if name in ("batch_size", "train_stride", "n_train", "n_test", "checkpoint_every"):
+            ok = ok and int(v) == v
+        if not ok:
+            kind = "a number" if name in ("lr", "weight_decay", "physics_weight") else "an integer"
+            raise UsageError(f"training option {name} must be {kind} {'>' if strict else '>='} {low}, got {v!r}")
+    return opts
+
+
+def check_train_args(args) -> None:
+    """``pde train``'s argument checks that need operators (model names, training options, the default
+    output); run by :func:`pde.commands.checks.check_args` before the command, raising its ``UsageError``."""
+    from .registry import MODELS
+
+    if isinstance(args.model, str) and ":" not in args.model and args.model not in MODELS:
+        raise UsageError(f"--model: unknown model {args.model!r}; allowed: {', '.join(sorted(MODELS))}")
+    _json_dict("--options", getattr(args, "options", None))
+    _json_dict("--model-options", getattr(args, "model_options", None))
+    _checked_train_options(args)
+    out = args.out if args.out is not None else str(args.dataset).rsplit(".", 1)[0] + f"_{args.model}_run.h5"
+    output_file("--out" if args.out is not None else "--out (default: next to the dataset)", out, replace="run")
+
+
+
 def add_commands(subparsers) -> None:
     """Register ``dataset``, ``train`` and ``validate`` on ``subparsers`` (from ``parser.add_subparsers()``)."""
     from .datasets import DATASETS
@@ -102,7 +160,7 @@ def add_commands(subparsers) -> None:
                         "physics_weight, checkpoint_every, seed, weight_decay); model.NAME for model options")
     p.add_argument("--options", default=None, help="deprecated: JSON of train() options; use --set NAME=VALUE")
     p.add_argument("--model-options", default=None, help="deprecated: JSON of model options; use --set model.NAME=V")
-    p.set_defaults(func=_train)
+    p.set_defaults(func=_train, check=check_train_args)
 
     if "validate" in subparsers.choices:  # pde's own `validate` recognises operator runs and delegates here
         return

@@ -278,63 +278,6 @@ def _json_dict(flag: str, text: str | None) -> None:
         raise UsageError(f"{flag} {text!r}: expected a JSON object of NAME: VALUE, got a {type(value).__name__}")
 
 
-# lower bounds of pde train's numeric options (operators.train keywords): (bound, strict)
-TRAIN_BOUNDS = {"batch_size": (1, False), "train_stride": (1, False), "n_train": (1, False), "n_test": (1, False),
-                "checkpoint_every": (0, False), "lr": (0, True), "weight_decay": (0, False),
-                "physics_weight": (0, False)}
-
-
-def _train_options(args) -> dict:
-    """The keyword options ``pde train`` would pass to :func:`operators.train`, checked for names and ranges."""
-    import inspect
-
-    from operators import train
-
-    params = inspect.signature(train).parameters
-    allowed = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n != "model_options"]
-    opts = {}
-    for item in getattr(args, "set", None) or []:
-        key, sep, _ = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
-    try:
-        from operators.cli import train_options
-    except ImportError:  # pragma: no cover - an older operators without --set
-        train_options = None
-    if train_options is not None and getattr(args, "set", None):
-        opts.update(train_options(args.set)[0])
-    text = getattr(args, "options", None)
-    if text:
-        given = json.loads(text)
-        unknown = sorted(set(given) - set(allowed))
-        if unknown:
-            raise UsageError(f"--options: unknown training option(s) {unknown}; allowed: {', '.join(allowed)}")
-        opts.update(given)
-    for name, (low, strict) in TRAIN_BOUNDS.items():
-        v = opts.get(name)
-        if v is None:
-            continue
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and (v > low if strict else v >= low)
-        if name in ("batch_size", "train_stride", "n_train", "n_test", "checkpoint_every"):
-            ok = ok and int(v) == v
-        if not ok:
-            kind = "a number" if name in ("lr", "weight_decay", "physics_weight") else "an integer"
-            raise UsageError(f"training option {name} must be {kind} {'>' if strict else '>='} {low}, got {v!r}")
-    return opts
-
-
-def _train(args) -> None:
-    from operators.registry import MODELS
-
-    if isinstance(args.model, str) and ":" not in args.model and args.model not in MODELS:
-        raise UsageError(f"--model: unknown model {args.model!r}; allowed: {', '.join(sorted(MODELS))}")
-    _json_dict("--options", getattr(args, "options", None))
-    _json_dict("--model-options", getattr(args, "model_options", None))
-    _train_options(args)
-    out = args.out if args.out is not None else str(args.dataset).rsplit(".", 1)[0] + f"_{args.model}_run.h5"
-    output_file("--out" if args.out is not None else "--out (default: next to the dataset)", out, replace="run")
-
-
 def _dataset(args) -> None:
     if args.out is None:  # default NAME_RES_SAMPLES.h5 in the working directory
         output_file("--out (default: the working directory)", Path(f"{args.name}.h5"))
@@ -357,8 +300,7 @@ CHECKS = {
     "dataset": [("samples", "--samples", positive_int), ("resolution", "--resolution", at_least(4)),
                 ("seed", "--seed", seed)],
 }
-EXTRA = {"solve": _solve, "plot": _plot, "export": _export, "validate": _validate, "train": _train,
-         "dataset": _dataset}
+EXTRA = {"solve": _solve, "plot": _plot, "export": _export, "validate": _validate, "dataset": _dataset}
 
 
 def check_args(args) -> None:
@@ -370,3 +312,6 @@ def check_args(args) -> None:
             check(flag, value)
     if command in EXTRA:
         EXTRA[command](args)
+    own = getattr(args, "check", None)  # a command registered from outside pde (operators' ``train``) checks itself
+    if own is not None:
+        own(args)
