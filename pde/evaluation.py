@@ -31,11 +31,12 @@ class SampledPoints:
     """``n`` random interior points of ``domain``, ``(n, d)`` float64, drawn block by block on demand.
 
     Row ``r`` lies in block ``r // block`` (default ``rows_per_chunk(d)``, the row block of
-    :func:`evaluate_in_chunks`, so its blocks are drawn one at a time); block ``b`` is ``domain.sample_interior(block)`` with a CPU generator
-    seeded ``seed * 1_000_003 + b``, so any slice is the same whenever it is drawn, and never more than the blocks
-    it touches exist at once. Behaves like a read-only 2-D array for slicing by rows (``points[i:j]`` gives a
-    float64 CPU tensor ``(j - i, d)``), ``shape``, ``ndim`` and ``len``; ``np.asarray(points)`` draws all rows
-    (``n x d`` memory: only for small ``n * d``).
+    :func:`evaluate_in_chunks`, so its blocks are drawn one at a time); block ``b`` is
+    ``domain.sample_interior(block)`` with a CPU generator seeded ``seed * 1_000_003 + b``, so any slice is the
+    same whenever it is drawn, and never more than the blocks it touches exist at once. Behaves like a
+    read-only 2-D array for slicing by rows (``points[i:j]`` gives a float64 CPU tensor ``(j - i, d)``),
+    ``shape``, ``ndim`` and ``len``; ``np.asarray(points)`` draws all rows (``n x d`` memory: only for small
+    ``n * d``).
     """
 
     ndim = 2
