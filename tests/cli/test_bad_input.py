@@ -42,7 +42,7 @@ ROWS = [
     (["solve", "burgers", "--steps", "-5"], "steps must be an integer >= 0"),
     (["solve", "burgers", "--time", "0"], "time budget must be > 0"),
     (["solve", "burgers", "--time", "soon"], "time budget 'soon': expected seconds"),
-    (["solve", "burgers", "--set", "plateau=3"], "plateau must be True, None or a dict"),
+    (["solve", "burgers", "--set", "plateau=3"], "parameter plateau='3': expected dict | bool | None"),
     (["solve", "burgers", "--set", "balancing=magic"], "unknown balancing 'magic'"),
     (["solve", "burgers", "--lbfgs-steps", "-1"], "--lbfgs-steps must be an integer >= 0, got -1"),
     (["solve", "burgers", "--lbfgs-steps", "x"], "--lbfgs-steps: invalid int value: 'x'"),
