@@ -14,6 +14,9 @@ from pde.commands.checks import UsageError, _json_dict, output_file
 
 from .runfile import validate_command
 
+#: keyword arguments of :func:`operators.train` that are not ``--set`` options (objects, not text)
+NOT_SETTABLE = ("model_options", "communicator")
+
 
 def _dataset(args) -> int:
     from . import generate_dataset
@@ -38,7 +41,7 @@ def train_options(items: list[str] | None) -> tuple[dict, dict]:
     from . import train
 
     params = inspect.signature(train).parameters
-    allowed = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n != "model_options"]
+    allowed = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n not in NOT_SETTABLE]
     texts, model_texts = {}, {}
     for item in items or []:
         key, sep, text = item.partition("=")
@@ -72,10 +75,18 @@ def _train(args) -> int:
     options, model_options = train_options(getattr(args, "set", None))
     options = {**_deprecated_json("--options", args.options), **options}
     model_options = {**_deprecated_json("--model-options", args.model_options), **model_options} or None
+    from pde.distributed import from_environment
+
     out = args.out or args.dataset.rsplit(".", 1)[0] + f"_{args.model}_run.h5"
-    result = train(args.dataset, model=args.model, out=out, epochs=args.epochs, device=args.device,
-                   quiet=args.quiet, model_options=model_options, **options)
-    print(json.dumps({"run": out, **result.metrics}))
+    comm = from_environment(device=args.device)  # several processes under torchrun, else one
+    try:
+        result = train(args.dataset, model=args.model, out=out, epochs=args.epochs, device=args.device,
+                       quiet=args.quiet or not comm.is_writer, model_options=model_options, communicator=comm,
+                       **options)
+    finally:
+        comm.close()
+    if comm.is_writer:
+        print(json.dumps({"run": out, **result.metrics}))
     return 0
 
 
@@ -92,7 +103,7 @@ def _checked_train_options(args) -> dict:
     from . import train
 
     params = inspect.signature(train).parameters
-    allowed = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n != "model_options"]
+    allowed = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n not in NOT_SETTABLE]
     opts = {}
     for item in getattr(args, "set", None) or []:
         key, sep, _ = item.partition("=")
