@@ -22,7 +22,8 @@ def _dataset(args) -> int:
     from . import generate_dataset
 
     out = args.out or f"{args.name}_{args.resolution}_{args.samples}.h5"
-    generate_dataset(args.name, args.samples, args.resolution, out, seed=args.seed, quiet=args.quiet)
+    generate_dataset(args.name, args.samples, args.resolution, out, seed=args.seed, quiet=args.quiet,
+                     workers=args.workers)
     print(out)
     return 0
 
@@ -156,6 +157,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--resolution", type=int, default=None, help="points per axis (darcy 85, burgers 1024, ns 64)")
     p.add_argument("--out", default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1, help="processes solving samples in parallel (same file)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=lambda a: _dataset(_with_resolution(a)))
 

@@ -173,6 +173,7 @@ ROWS = [
     (["dataset", "darcy", "--samples", "x"], "--samples: invalid int value: 'x'"),
     (["dataset", "darcy", "--resolution", "2"], "--resolution must be an integer >= 4, got 2"),
     (["dataset", "darcy", "--seed", "-1"], "--seed must be an integer in [0, 2**64), got -1"),
+    (["dataset", "darcy", "--workers", "0"], "--workers must be an integer >= 1, got 0"),
     (["dataset", "darcy", "--out", NOT_A_DIR + "/d.h5"], "no-such-dir' does not exist"),
     (["dataset", "darcy", "--out", "{dir}"], "is a directory"),
     # list
