@@ -89,6 +89,10 @@ class AbstractCommunicator:
     def barrier(self) -> None:
         """Wait until every rank reaches this call."""
 
+    def all_gather_cat(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Every rank's ``tensor`` ``(n_r, ...)`` concatenated in rank order along dim 0 (equal ``n_r``)."""
+        return tensor
+
     def average_gradients(self, params: Iterable[torch.Tensor], weight=None) -> None:
         """Replace each parameter's gradient by the weighted mean over ranks, ``sum_r w_r g_r / sum_r w_r``.
 
@@ -216,6 +220,13 @@ class TorchDistributed(AbstractCommunicator):
     def barrier(self) -> None:
         if self.world_size > 1:
             self._dist.barrier()
+
+    def all_gather_cat(self, tensor: torch.Tensor) -> torch.Tensor:
+        if self.world_size == 1:
+            return tensor
+        parts = [torch.empty_like(tensor) for _ in range(self.world_size)]
+        self._dist.all_gather(parts, tensor.contiguous())
+        return torch.cat(parts)
 
     def average_gradients(self, params: Iterable[torch.Tensor], weight=None) -> None:
         params = [p for p in params if p.requires_grad]

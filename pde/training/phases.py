@@ -200,11 +200,11 @@ class LBFGSPhase(AbstractPhase):
                 rewind()
                 return out
 
-            def closure():
+            def closure():  # the same loss and gradient on every rank (all-reduced), so the same decisions
                 self.optimizer.zero_grad(set_to_none=True)
-                total = evaluate()[0]
-                total.backward()
-                return total
+                out = evaluate()
+                out[0].backward()
+                return trainer.parallel.reduce_step(trainer.params, out)[0]
 
             self._loop(trainer, end, closure, evaluate)
 
@@ -233,7 +233,7 @@ class LBFGSPhase(AbstractPhase):
                 n_iter = state.get("n_iter", 0)
                 converged, done = n_iter - before < chunk, f"{n_iter} iterations"
             trainer.step += chunk
-            total, terms, _, _ = evaluate()
+            total, terms, _, _ = trainer.parallel.reduce_values(evaluate())
             trainer.last = (None, total, terms, None, float("nan"))
             if trainer._log_parts():  # history row, NaN guard, progress, the user's callbacks
                 return

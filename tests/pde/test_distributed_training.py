@@ -1,0 +1,109 @@
+"""PINN data parallelism on 2 gloo processes (float64, one thread each): strong scaling reproduces the
+single-process run through Adam and L-BFGS, both ranks hold the same weights, only rank 0 writes, weak
+scaling draws different points per rank, and a world size that does not divide a point count is refused."""
+
+import json
+import math
+
+import h5py
+import pytest
+import torch
+from distributed_helpers import run_on_ranks
+
+from pde import Dirichlet, Initial, Interval, SpaceTime, TimeInterval, define
+from pde.models import MLP
+from pde.solve import solve
+
+K = 6  # Adam steps, then L-BFGS iterations
+
+
+def heat():
+    """u_t = 0.1 u_xx on [0,1]x[0,1], u = exp(-0.1 pi^2 t) sin(pi x)."""
+    return define(
+        "heat1d", SpaceTime(Interval(0, 1), TimeInterval(0, 1)),
+        lambda d, k: d("u", "t") - k * d("u", "x", "x"),
+        conditions=[Initial(lambda p: torch.sin(math.pi * p[:, 0])), Dirichlet(0.0)],
+        exact=lambda p, k: torch.exp(-k * math.pi**2 * p[:, 1]) * torch.sin(math.pi * p[:, 0]), params={"k": 0.1})
+
+
+def settings(**kw):
+    base = dict(steps=K, lbfgs_steps=K, device="cpu", dtype="float64", quiet=True, log_every=3, n_interior=64,
+                n_boundary=16, n_initial=16, seed=4, lr=1e-2)
+    return {**base, **kw}
+
+
+class CountingMLP(MLP):
+    """An MLP that remembers the batch sizes it was called on (to see that each rank trains on its shard)."""
+
+    def forward(self, x):
+        if not hasattr(self, "seen"):
+            self.seen = set()
+        self.seen.add(x.shape[0])
+        return super().forward(x)
+
+
+def _flat(model):
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+
+def _on_rank(comm, folder):
+    torch.set_default_dtype(torch.float32)  # as in the test process: the model is initialised, then cast
+    out = {}
+    net = CountingMLP(width=8, depth=2)
+    strong = solve(heat(), net, out=f"{folder}/strong{comm.rank}.h5", communicator=comm, **settings())
+    out["strong"], out["strong_loss"] = _flat(strong.model), torch.as_tensor(strong.history["loss"])
+    out["batches"] = sorted(net.seen)
+    weak = solve(heat(), MLP(width=8, depth=2), out=f"{folder}/weak{comm.rank}.h5", communicator=comm,
+                 scaling="weak", **settings(lbfgs_steps=0))
+    out["weak"] = _flat(weak.model)
+    try:
+        solve(heat(), MLP(width=8, depth=2), communicator=comm, **settings(n_interior=63))
+        out["error"] = ""
+    except ValueError as e:
+        out["error"] = str(e)
+    return out
+
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pinn_dist")
+    return folder, run_on_ranks(_on_rank, folder, 2, str(folder))
+
+
+def test_strong_scaling_equals_the_single_process_run_through_adam_and_lbfgs(ranks):
+    _, results = ranks
+    single = solve(heat(), MLP(width=8, depth=2), **settings())
+    w1 = _flat(single.model)
+    assert torch.equal(results[0]["strong"], results[1]["strong"])  # bitwise the same weights on both ranks
+    torch.testing.assert_close(results[0]["strong"], w1, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(results[0]["strong_loss"], torch.as_tensor(single.history["loss"]), rtol=1e-12,
+                               atol=0)
+    assert single.history["loss"][-1] < 0.5 * single.history["loss"][0]  # L-BFGS and Adam moved it
+    assert single.step == 2 * K
+    for r in results:  # each rank evaluated its halves: 32 interior, 8 initial, 8 boundary points (never 64 or 16)
+        assert 32 in r["batches"] and 8 in r["batches"] and 64 not in r["batches"] and 16 not in r["batches"]
+
+
+def test_only_rank_zero_writes_and_records_the_world(ranks):
+    folder, _ = ranks
+    for mode in ("strong", "weak"):
+        assert (folder / f"{mode}0.h5").exists() and not (folder / f"{mode}1.h5").exists()
+    with h5py.File(folder / "strong0.h5", "r") as f:
+        strong = json.loads(f["config"].attrs["json"])["parallel"]
+    with h5py.File(folder / "weak0.h5", "r") as f:
+        weak = json.loads(f["config"].attrs["json"])["parallel"]
+    assert strong == {"world_size": 2, "backend": "gloo", "scaling": "strong", "rank_seeds": [4, 4]}
+    assert weak["scaling"] == "weak" and weak["world_size"] == 2 and len(set(weak["rank_seeds"])) == 2
+
+
+def test_weak_scaling_keeps_ranks_in_step_on_different_points(ranks):
+    _, results = ranks
+    assert torch.equal(results[0]["weak"], results[1]["weak"])
+    single = solve(heat(), MLP(width=8, depth=2), **settings(lbfgs_steps=0))
+    assert not torch.allclose(results[0]["weak"], _flat(single.model), rtol=1e-6, atol=0)  # other points
+
+
+def test_world_size_must_divide_every_point_count(ranks):
+    _, results = ranks
+    for r in results:
+        assert r["error"].startswith("world size 2 does not divide the 63 interior points (n_interior)")
