@@ -312,5 +312,6 @@ def _train_and_finish(trainer: Trainer, config: dict, prov: dict, out) -> Run:
     hist = {k: np.asarray(v) for k, v in trainer.history.items()}
     err = f"relative L2 error {metrics['rel_l2']:.3e}" if "rel_l2" in metrics else "no reference, no error metrics"
     trainer.progress.message(f"done: {trainer.status} after {trainer.step} steps in {trainer.wall_time:.1f} s; {err}")
+    trainer.parallel.comm.barrier()  # with several processes: return once the writer's file is complete
     return Run(trainer.problem, trainer.model, config, hist, metrics, trainer.status, trainer.message,
                trainer.wall_time, out, solution, step=trainer.step)

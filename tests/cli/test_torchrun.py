@@ -1,6 +1,7 @@
 """``torchrun --standalone --nproc-per-node 2 -m pde solve|train ...`` end to end, and a two-node run simulated
 on one machine (two torchrun invocations, ``--nnodes 2``, rendezvous on 127.0.0.1). Each takes 10-20 s
-(processes that import torch); the solve smoke test runs by default, the other two are marked slow."""
+(processes that import torch), so they are marked slow; the spawned 2-process tests in tests/pde and
+tests/operators cover the same code in the default suite."""
 
 import json
 import os
@@ -29,6 +30,7 @@ def _torchrun(*args, timeout=240):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env())
 
 
+@pytest.mark.slow
 def test_torchrun_solve_two_processes(tmp_path):
     out = tmp_path / "p.h5"
     proc = _torchrun("--standalone", "--nproc-per-node", "2", *SOLVE, "--out", str(out))

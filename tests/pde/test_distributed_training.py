@@ -56,6 +56,14 @@ def _on_rank(comm, folder):
     weak = solve(heat(), MLP(width=8, depth=2), out=f"{folder}/weak{comm.rank}.h5", communicator=comm,
                  scaling="weak", **settings(lbfgs_steps=0))
     out["weak"] = _flat(weak.model)
+    from pde.training import resume
+    from problems import Heat  # a registered problem: resume rebuilds it from the file
+
+    adam = settings(lbfgs_steps=0, steps=K, log_every=2, checkpoint_every=2, hard=False)
+    straight = solve(Heat(d=1), MLP(width=8, depth=2), communicator=comm, **adam)
+    solve(Heat(d=1), MLP(width=8, depth=2), out=f"{folder}/half.h5", communicator=comm, **{**adam, "steps": K // 2})
+    resumed = resume(f"{folder}/half.h5", steps=K, quiet=True, communicator=comm)
+    out["straight"], out["resumed"] = _flat(straight.model), _flat(resumed.model)
     try:
         solve(heat(), MLP(width=8, depth=2), communicator=comm, **settings(n_interior=63))
         out["error"] = ""
@@ -107,3 +115,20 @@ def test_world_size_must_divide_every_point_count(ranks):
     _, results = ranks
     for r in results:
         assert r["error"].startswith("world size 2 does not divide the 63 interior points (n_interior)")
+
+
+def test_resume_of_a_two_process_run_is_exact(ranks):
+    folder, results = ranks
+    for r in results:
+        assert torch.equal(r["resumed"], r["straight"])
+    with h5py.File(folder / "half.h5", "r") as f:
+        cfg = json.loads(f["config"].attrs["json"])
+    assert cfg["parallel"]["world_size"] == 2 and cfg["parallel"]["resumed_from_world_size"] == 2
+
+
+def test_resume_of_a_weak_scaling_run_is_refused(ranks):
+    from pde.training import resume
+
+    folder, _ = ranks
+    with pytest.raises(ValueError, match="weak scaling on 2 process.es. and is resumed on 1"):
+        resume(folder / "weak0.h5", quiet=True)
