@@ -31,6 +31,7 @@ ROWS = [
     # solve: the problem
     (["solve"], "required: problem"),
     (["solve", "nosuch"], "unknown problem 'nosuch'"),
+    (["solve", "poisson2d", "--scaling", "linear"], "--scaling: invalid choice: 'linear'"),
     (["solve", "{missing}.py:Thing"], "no such file"),
     (["solve", "{badpy}:Thing"], "cannot load"),
     (["solve", "problems:NoSuchClass"], "no attribute 'NoSuchClass'"),
