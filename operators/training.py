@@ -10,10 +10,11 @@ through :mod:`operators.runfile`); :func:`train` returns a :class:`pde.run.Run`;
 
 Data parallelism: ``train(..., communicator=comm)`` with a :class:`pde.distributed.TorchDistributed` splits
 every global batch of ``batch_size`` samples over the ranks (a ``DistributedSampler`` with ``set_epoch`` at
-every epoch draws one global permutation per epoch; rank ``r`` takes its interleaved share), averages the
-gradients weighted by the local batch sizes in one all-reduce (the physics term's RMS is taken over the
-global batch), evaluates each test sample on exactly one rank and divides all-reduced error sums by the
-global count, so a run on ``W`` processes follows the one-process run; only the writer rank writes the file.
+every epoch draws one global permutation per epoch; rank ``r`` takes its interleaved share, the same number
+of samples of every batch as each other rank), averages the gradients in one all-reduce (the physics term's
+RMS is taken over the global batch), evaluates each test sample on exactly one rank and divides
+all-reduced error sums by the global count, so a run on ``W`` processes follows the one-process run; only
+the writer rank writes the file.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def _physics_rms(res: torch.Tensor, comm: AbstractCommunicator) -> torch.Tensor:
 
     One process: ``res.pow(2).mean().sqrt()``. Several: the value is the global RMS ``sqrt(S)``, ``S`` the
     all-reduced mean square, and the gradient is that of ``mean_local(res^2) / (2 sqrt(S))``, which the
-    batch-size-weighted gradient average turns into the gradient of ``sqrt(S)`` (equal batch shares).
+    gradient average over the ranks turns into the gradient of ``sqrt(S)`` (equal batch shares).
     """
     ms_local = res.pow(2).mean()
     if comm.world_size == 1:
@@ -259,7 +260,7 @@ def train(dataset_path, model: str | nn.Module = "fno", out=None, epochs: int = 
                 loss_val = loss_val + physics_weight * _physics_rms(darcy_residual(xb, pred), comm)
             opt.zero_grad(set_to_none=True)
             loss_val.backward()
-            comm.average_gradients(net.parameters(), weight=len(idx) if world > 1 else None)
+            comm.average_gradients(net.parameters())  # equal shares of every batch: the plain mean is exact
             opt.step()
             sched.step()
             total += loss_val.detach() * len(idx)

@@ -162,10 +162,11 @@ class TorchDistributed(AbstractCommunicator):
         self._dist = dist
         self._owns_group = False
         self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        if dist.is_initialized():
+        joined = dist.is_initialized()
+        if joined:  # the group's own backend, possibly a per-device list such as "cpu:gloo,cuda:nccl"
             backend = str(dist.get_backend())
         if device is None:
-            device = "cuda" if (backend in (None, "nccl") and torch.cuda.is_available()) else "cpu"
+            device = "cuda" if ((backend is None or "nccl" in backend) and torch.cuda.is_available()) else "cpu"
         device = torch.device(device)
         if device.type == "cuda" and device.index is None:
             if not torch.cuda.is_available():
@@ -178,9 +179,10 @@ class TorchDistributed(AbstractCommunicator):
         if backend is None:
             backend = "nccl" if device.type == "cuda" else "gloo"
         backend = str(backend).lower()
-        if backend not in BACKEND_DEVICES:
+        names = [part.split(":")[-1] for part in backend.split(",")]
+        if not joined and backend not in BACKEND_DEVICES:
             raise ValueError(f"unknown backend {backend!r}; allowed: {', '.join(BACKEND_DEVICES)}")
-        if device.type not in BACKEND_DEVICES[backend]:
+        if not any(device.type in BACKEND_DEVICES.get(name, (device.type,)) for name in names):
             raise ValueError(f"backend {backend!r} does not support device {str(device)!r}; "
                              f"use {'gloo' if device.type == 'cpu' else 'nccl'}")
         if not dist.is_initialized():

@@ -61,6 +61,10 @@ def _on_rank(comm):
     comm.broadcast_([t])
     out["broadcast"] = t
     out["seed"] = comm.rank_seed(7)
+    joined = TorchDistributed()  # a group exists (the one comm made): join it, never destroy it
+    out["joined"] = torch.tensor([joined.world_size, joined.rank, int(joined._owns_group)])
+    joined.close()
+    out["group_alive"] = torch.distributed.is_initialized()
     try:
         comm.shard(N_ODD)
         out["uneven_error"] = ""
@@ -111,6 +115,11 @@ def test_only_rank_zero_writes_and_ranks_differ_in_seed(ranks):
     assert all(torch.equal(r["broadcast"], torch.ones(3)) for r in ranks)
     seeds = [r["seed"] for r in ranks]
     assert seeds[0] != seeds[1] and seeds == [rank_seed(7, 0, 2), rank_seed(7, 1, 2)]
+
+
+def test_an_existing_group_is_joined_not_replaced(ranks):
+    for r in ranks:
+        assert r["joined"].tolist() == [2, r["rank"], 0] and r["group_alive"]
 
 
 def test_single_process_is_the_identity():
