@@ -56,6 +56,11 @@ def _on_rank(comm, folder):
     weak = solve(heat(), MLP(width=8, depth=2), out=f"{folder}/weak{comm.rank}.h5", communicator=comm,
                  scaling="weak", **settings(lbfgs_steps=0))
     out["weak"] = _flat(weak.model)
+    from samplers import R3
+
+    r3 = solve(heat(), MLP(width=8, depth=2), sampler=R3(n=64, update_every=2), communicator=comm,
+               **settings(lbfgs_steps=0))
+    out["r3"] = _flat(r3.model)
     from pde.training import resume
     from problems import Heat  # a registered problem: resume rebuilds it from the file
 
@@ -132,3 +137,14 @@ def test_resume_of_a_weak_scaling_run_is_refused(ranks):
     folder, _ = ranks
     with pytest.raises(ValueError, match="weak scaling on 2 process.es. and is resumed on 1"):
         resume(folder / "weak0.h5", quiet=True)
+
+
+def test_an_adaptive_sampler_updates_from_the_global_residual(ranks):
+    """R3 (keeps the points whose residual beats the mean) on 2 processes equals R3 on one: its updates see the
+    residual of all 64 points, gathered from the two shards."""
+    from samplers import R3
+
+    _, results = ranks
+    single = solve(heat(), MLP(width=8, depth=2), sampler=R3(n=64, update_every=2), **settings(lbfgs_steps=0))
+    assert torch.equal(results[0]["r3"], results[1]["r3"])
+    torch.testing.assert_close(results[0]["r3"], _flat(single.model), rtol=1e-12, atol=1e-12)
