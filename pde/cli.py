@@ -286,13 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         mod.add_command(sub)
-    try:
-        ops = importlib.import_module("operators.cli")
-    except ModuleNotFoundError as e:
-        if e.name not in ("operators.cli",):
-            raise
-    else:
-        ops.add_commands(sub)
+    for add_commands in registry.command_plugins():  # the operators package's dataset / train, through the registry
+        add_commands(sub)
     return p
 
 

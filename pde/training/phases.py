@@ -165,6 +165,7 @@ class LBFGSPhase(AbstractPhase):
         self.steps, self.history, self.line_search = int(steps), int(history), line_search
         self.optimizer = None
         self.causal_weights = None  # frozen for the phase (stored with the checkpoint)
+        self.frozen_block = None  # the stochastic engine's frozen block of this phase (stored too)
         self._chunk = 1
 
     def bind(self, trainer):
@@ -186,7 +187,10 @@ class LBFGSPhase(AbstractPhase):
         trainer.progress.start(self.name, trainer.step, end)
         pts = trainer.sampler.points()
         trainer._remember_good()
-        with frozen_engine(trainer.engine, trainer.device) as rewind:
+        def keep_block(index):
+            self.frozen_block = index
+
+        with frozen_engine(trainer.engine, trainer.device, self.frozen_block, keep_block) as rewind:
             if trainer.causal is not None and self.causal_weights is None:
                 rewind()
                 with torch.enable_grad():  # autograd derivatives need a graph (no_grad gave u_t = 0)
@@ -245,13 +249,17 @@ class LBFGSPhase(AbstractPhase):
                 cb.after_log(trainer, trainer.step)
 
     def state_dict(self):
-        out = {"optimizer": self.optimizer.state_dict()}
+        out = {"optimizer": self.optimizer.state_dict(), "extra": {}}
         if self.causal_weights is not None:
-            out["extra"] = {"lbfgs_causal_weights": self.causal_weights}
+            out["extra"]["lbfgs_causal_weights"] = self.causal_weights
+        if self.frozen_block is not None:
+            out["extra"]["lbfgs_frozen_block"] = int(self.frozen_block)
         return out
 
     def load_state_dict(self, state):
         self.optimizer.load_state_dict(state["optimizer"])
+        if state.get("frozen_block") is not None:
+            self.frozen_block = int(state["frozen_block"])
 
     def describe(self):
         return {"name": self.name, "steps": self.steps, "history": self.history, "line_search": self.line_search}

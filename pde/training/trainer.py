@@ -228,17 +228,20 @@ def _is_stochastic(engine) -> bool:
 
 
 @contextlib.contextmanager
-def frozen_engine(engine, device):
+def frozen_engine(engine, device, block=None, on_block=None):
     """Make a stochastic engine's objective deterministic for the L-BFGS phase.
 
     Yields ``rewind()``, to be called before and after each evaluation. With ``engine.frozen()`` the engine
-    reuses its random directions itself (``rewind`` does nothing); otherwise the engine's generators are set
-    back to their state at the start of the phase at each evaluation, so every evaluation draws the same
-    directions. An engine that is stochastic and offers neither is refused.
+    reuses its random directions itself (``rewind`` does nothing); ``block`` re-enters a frozen block by the
+    index that ``on_block(index)`` was told at its first entry (a resumed phase keeps its directions);
+    otherwise the engine's generators are set back to their state at the start of the phase at each
+    evaluation, so every evaluation draws the same directions. A stochastic engine offering neither is refused.
     """
     frozen = getattr(engine, "frozen", None)
     if callable(frozen):
-        with frozen():
+        with (frozen() if block is None else frozen(block=block)) as index:
+            if on_block is not None and index is not None:
+                on_block(index)
             yield lambda: None
         return
     if not _is_stochastic(engine):
@@ -619,6 +622,7 @@ class Trainer:
         for phase in self.phases:
             if isinstance(phase, LBFGSPhase):
                 phase.causal_weights = None if cw is None else cw.to(self.device, self.dtype)
+        frozen_block = sstate.pop("trainer:lbfgs_frozen_block", None)
         wstate = sstate.pop("trainer:weighting", None)
         if wstate is not None:
             self.weighting.load_state_dict(wstate)
@@ -638,7 +642,8 @@ class Trainer:
         if phase is None:
             raise ValueError(f"the run stopped in the optimiser phase {opt['phase']!r}, which this trainer does not "
                              f"have (phases: {[self._phase_key(p) for p in self.phases]})")
-        phase.load_state_dict({"optimizer": opt["state"], "scheduler": state.get("scheduler")})
+        phase.load_state_dict({"optimizer": opt["state"], "scheduler": state.get("scheduler"),
+                               "frozen_block": frozen_block})
         # generator states are CPU byte tensors for CPU and CUDA generators alike
         self.generator.set_state(state["rng"]["torch_generator"].to("cpu", torch.uint8))
         self.step = int(state["step"])
