@@ -15,8 +15,10 @@ Per step, the gradients, the total loss and the term losses travel in one flat b
 decision taken from them (L-BFGS line search, NaN guard) is the same on every rank. A sampler update in
 strong mode sees the global per-point residual (one all-gather at update steps only).
 
-Not supported with several ranks yet (refused with a ``ValueError``): causal weighting, loss balancing and a
-custom reduction in strong mode, whose statistics would have to be all-reduced inside the loss.
+Causal weighting in strong mode takes its time-slice losses from all-reduced slice sums and counts (one small
+all-reduce per evaluation inside the loss), so its weights, and the causal schedule's decisions, are global.
+Not supported with several ranks yet (refused with a ``ValueError``): causal weighting in weak mode, loss
+balancing, and a custom reduction in strong mode.
 """
 
 from __future__ import annotations
@@ -60,9 +62,11 @@ class DataParallel:
         if not self.active:
             return
         w = self.comm.world_size
-        if trainer.causal is not None:
-            raise ValueError(f"causal weighting is not supported with {w} processes yet (its time-slice losses "
-                             "would need an all-reduce); pass causal=None or run one process")
+        if trainer.causal is not None and not self.sharded:
+            raise ValueError(f"causal weighting is not supported in weak scaling with {w} processes yet (its "
+                             "time-slice losses are per rank); use scaling='strong'")
+        if self.sharded:  # causal slice losses from all-reduced slice sums and counts
+            trainer.losses.causal_reduce = (self.comm.all_reduce_sum, w)
         if not isinstance(trainer.weighting, FixedWeights):
             raise ValueError(f"loss weighting {type(trainer.weighting).__name__} is not supported with {w} "
                              "processes yet (its gradient norms are per rank); use fixed weights")
