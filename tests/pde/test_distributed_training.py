@@ -64,6 +64,7 @@ def _on_rank(comm, folder):
     out["r3"] = _flat(r3.model)
     causal = solve(heat(), MLP(width=8, depth=2), communicator=comm, **settings(causal=CAUSAL))
     out["causal"] = _flat(causal.model)
+    out["hot_loop"] = _hot_loop_events(comm)
     from pde.training import resume
     from problems import Heat  # a registered problem: resume rebuilds it from the file
 
@@ -78,6 +79,25 @@ def _on_rank(comm, folder):
     except ValueError as e:
         out["error"] = str(e)
     return out
+
+
+def _hot_loop_events(comm):
+    """Host reads, host-to-device copies and mask indexings in Adam steps 2-4 of a 2-process strong-scaling run
+    with causal weights and R3 updated every step (shards, slice all-reduce, gathered residual, gradient average)."""
+    from conftest import HotLoopTrap
+
+    from pde.training import AbstractCallback
+    from samplers import R3
+
+    class Arm(AbstractCallback):
+        def on_step_start(self, trainer, step):
+            trap.armed = 2 <= step <= 4
+
+    with HotLoopTrap() as trap:
+        solve(heat(), MLP(width=8, depth=2), sampler=R3(n=64, update_every=1), communicator=comm, callbacks=[Arm()],
+              **settings(causal=CAUSAL, lbfgs_steps=0, log_every=10))
+        trap.armed = False
+    return trap.report()
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +180,9 @@ def test_causal_weighting_uses_global_slice_losses(ranks):
     single = solve(heat(), MLP(width=8, depth=2), **settings(causal=CAUSAL))
     assert torch.equal(results[0]["causal"], results[1]["causal"])
     torch.testing.assert_close(results[0]["causal"], _flat(single.model), rtol=1e-12, atol=1e-12)
+
+
+def test_the_distributed_step_has_no_host_reads_or_copies(ranks):
+    _, results = ranks
+    for r in results:
+        assert r["hot_loop"] == ""
