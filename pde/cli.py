@@ -209,6 +209,8 @@ def cmd_solve(args) -> int:
         sampler = _construct("sampler", registry.lookup("sampler", args.sampler or "uniform"), {"n": n}, samp_kw)
     if args.compile is not None:
         sets["compile"] = args.compile
+    if getattr(args, "time", None) is not None:
+        sets["time_budget"] = args.time
     engine = args.derivatives
     if engine is None and (eng_kw or args.directions is not None):
         engine = "taylor" if sets.get("compile") else "autograd"
@@ -273,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", help="run file (default runs/PROBLEM-TIME.h5)")
     s.add_argument("--quiet", action="store_true", help="no progress output")
+    s.add_argument("--time", type=_duration, metavar="DURATION",
+                   help="wall-clock training budget (90s, 10m, 1.5h), split over Adam and L-BFGS; steps stay caps")
     s.add_argument("--compile", nargs="?", const="default", choices=COMPILE_MODES, metavar="MODE",
                    help="torch.compile the training step (MODE: " + ", ".join(COMPILE_MODES) + "; default: default)")
     s.add_argument("--no-compile", dest="compile", action="store_const", const=False,
@@ -289,6 +293,16 @@ def build_parser() -> argparse.ArgumentParser:
     for add_commands in registry.command_plugins():  # the operators package's dataset / train, through the registry
         add_commands(sub)
     return p
+
+
+def _duration(text: str) -> float:
+    """``--time``: seconds from 90, 90s, 10m or 1.5h (argparse reports a bad value in one line, exit 2)."""
+    from .training.stopping import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _one_line(e: BaseException) -> str:

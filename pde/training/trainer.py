@@ -41,6 +41,7 @@ from .data_parallel import DataParallel
 from .losses import CausalWeighting, LossTerms
 from .phases import LBFGS_LINE_SEARCHES, LR_SCHEDULES, AbstractPhase, AdamPhase, LBFGSPhase, default_phases
 from .progress import Progress
+from .stopping import Plateau, parse_duration
 from .weighting import AbstractLossWeighting, make_weighting
 
 __all__ = ["Settings", "Trainer", "TrainingDiverged", "ResumeDeviceError", "compile_errors"]
@@ -105,6 +106,10 @@ class Settings:
     deterministic: avoid CUDA atomics where pdekit can (the causal slice sums use a one-hot matrix
     product instead of ``index_add_``) and set the engine's ``deterministic`` attribute if it has one,
     so same-seed runs on a GPU give the same numbers.
+    time_budget: wall-clock seconds of training (or ``"10m"``, ``"1.5h"``), split over the phases
+    (:class:`~pde.training.stopping.TimeBudget`); step counts stay upper bounds. plateau: end the Adam phase
+    when the loss stalls (``True`` or ``{"patience": 2000, "rel": 0.01}``,
+    :class:`~pde.training.stopping.Plateau`), with a message saying what to try.
     balancing: automatic loss balancing (:mod:`pde.training.weighting`): None (fixed weights) or
     ``"gradient_norm"`` / ``{"name": "gradient_norm", "update_every": 100, "alpha": 0.9}``
     (:class:`~pde.training.weighting.GradientNormBalancing`).
@@ -136,6 +141,8 @@ class Settings:
     checkpoint_seconds: float = 60.0
     deterministic: bool = False
     balancing: str | dict | None = None
+    time_budget: float | str | None = None
+    plateau: dict | bool | None = None
 
     def __post_init__(self):
         if self.compile in (True, "on", "true"):
@@ -174,6 +181,15 @@ class Settings:
         if isinstance(self.causal, dict):
             self.causal = CausalWeighting(**self.causal)
         make_weighting(self.balancing)  # checks the name and options
+        if self.time_budget is not None:
+            self.time_budget = parse_duration(self.time_budget)
+        if self.plateau is not None and self.plateau is not True:
+            if self.plateau is False:
+                self.plateau = None
+            elif not isinstance(self.plateau, dict):
+                raise ValueError(f"plateau must be True, None or a dict of patience / rel, got {self.plateau!r}")
+            else:
+                Plateau(**self.plateau)  # checks the options
         if self.steps + self.lbfgs_steps == 0:
             raise ValueError("steps and lbfgs_steps are both 0: nothing to train")
 
@@ -336,6 +352,9 @@ class Trainer:
         self.phases: list[AbstractPhase] = list(phases) if phases is not None else default_phases(settings)
         if not self.phases or not all(isinstance(p, AbstractPhase) for p in self.phases):
             raise TypeError(f"phases must be a non-empty list of AbstractPhase objects, got {phases!r}")
+        self._cuts = [0] * len(self.phases)  # steps of each phase not run (ended early by a stopping rule)
+        self._phase_over: str | None = None
+        self.phase_deadline = math.inf  # wall-clock end of the running phase (set by a time budget)
         self._phase_ends = list(itertools.accumulate(p.steps for p in self.phases))
         if self._phase_ends[-1] == 0:
             raise ValueError("every phase has 0 steps: nothing to train")
@@ -364,6 +383,16 @@ class Trainer:
     @property
     def total_steps(self) -> int:
         return self._phase_ends[-1]
+
+    def end_phase(self, reason: str) -> None:
+        """End the running phase at the current step (a stopping rule's call); the next phase starts here."""
+        self._phase_over = reason
+
+    def _cut_phase(self, index: int, end: int) -> None:
+        self._cuts[index] += end - self.step
+        self._phase_ends = list(itertools.accumulate(p.steps - c for p, c in zip(self.phases, self._cuts)))
+        self.message = f"{self.message}; {self._phase_over}" if self.message else self._phase_over
+        self.progress.message(f"[{self.phases[index].name}] {self._phase_over}")
 
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
         """Every tensor the optimisers update: the model's parameters that require grad."""
@@ -478,11 +507,17 @@ class Trainer:
         for cb in self.parts:  # the Checkpointer writes the run file here, the NaN guard remembers the weights
             cb.on_train_start(self)
         self.stopped = False
-        for phase, end in zip(self.phases, self._phase_ends):
+        for i, phase in enumerate(self.phases):
+            end = self._phase_ends[i]
             if self.status != "running" or self.stopped:
                 break
             if self.step < end:
+                self._phase_over, self.phase_deadline = None, math.inf
+                for cb in self.parts:
+                    cb.on_phase_start(self, phase, end)
                 phase.run(self, end)
+                if self._phase_over is not None and self.step < end and self.status == "running":
+                    self._cut_phase(i, end)
         if self.status == "running":
             self.status = "finished"
         self.wall_time = time.perf_counter() - self._t_start
@@ -566,6 +601,8 @@ class Trainer:
             sampler_state["trainer:lbfgs_causal_weights"] = self._lbfgs_cw
         if wstate := self.weighting.state_dict():
             sampler_state["trainer:weighting"] = wstate
+        if any(self._cuts):
+            sampler_state["trainer:phase_cuts"] = np.asarray(self._cuts, dtype=np.int64)
         for i, cb in enumerate(self.callbacks):
             if callable(getattr(cb, "state_dict", None)):
                 cstate = cb.state_dict()
@@ -623,6 +660,10 @@ class Trainer:
             if isinstance(phase, LBFGSPhase):
                 phase.causal_weights = None if cw is None else cw.to(self.device, self.dtype)
         frozen_block = sstate.pop("trainer:lbfgs_frozen_block", None)
+        cuts = sstate.pop("trainer:phase_cuts", None)
+        if cuts is not None:
+            self._cuts = [int(c) for c in np.asarray(cuts).reshape(-1)]
+            self._phase_ends = list(itertools.accumulate(p.steps - c for p, c in zip(self.phases, self._cuts)))
         wstate = sstate.pop("trainer:weighting", None)
         if wstate is not None:
             self.weighting.load_state_dict(wstate)
