@@ -18,7 +18,8 @@ strong mode sees the global per-point residual (one all-gather at update steps o
 Causal weighting in strong mode takes its time-slice losses from all-reduced slice sums and counts (one small
 all-reduce per evaluation inside the loss), so its weights, and the causal schedule's decisions, are global.
 Not supported with several ranks yet (refused with a ``ValueError``): causal weighting in weak mode, loss
-balancing, and a custom reduction in strong mode.
+balancing, a wall-clock ``time_budget`` (each rank's own clock would stop the ranks at different steps) and a
+custom reduction in strong mode.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ class DataParallel:
                              "time-slice losses are per rank); use scaling='strong'")
         if self.sharded:  # causal slice losses from all-reduced slice sums and counts
             trainer.losses.causal_reduce = (self.comm.all_reduce_sum, w)
+        if getattr(trainer.settings, "time_budget", None) is not None:
+            raise ValueError(f"time_budget is not supported with {w} processes yet (each process reads its own "
+                             "clock, so they would stop at different steps); give steps instead")
         if not isinstance(trainer.weighting, FixedWeights):
             raise ValueError(f"loss weighting {type(trainer.weighting).__name__} is not supported with {w} "
                              "processes yet (its gradient norms are per rank); use fixed weights")

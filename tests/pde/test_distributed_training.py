@@ -74,6 +74,11 @@ def _on_rank(comm, folder):
     resumed = resume(f"{folder}/half.h5", steps=K, quiet=True, communicator=comm)
     out["straight"], out["resumed"] = _flat(straight.model), _flat(resumed.model)
     try:
+        solve(heat(), MLP(width=8, depth=2), communicator=comm, **settings(time_budget=60))
+        out["budget_error"] = ""
+    except ValueError as e:
+        out["budget_error"] = str(e)
+    try:
         solve(heat(), MLP(width=8, depth=2), communicator=comm, **settings(n_interior=63))
         out["error"] = ""
     except ValueError as e:
@@ -143,6 +148,7 @@ def test_world_size_must_divide_every_point_count(ranks):
     _, results = ranks
     for r in results:
         assert r["error"].startswith("world size 2 does not divide the 63 interior points (n_interior)")
+        assert r["budget_error"].startswith("time_budget is not supported with 2 processes yet")
 
 
 def test_resume_of_a_two_process_run_is_exact(ranks):
