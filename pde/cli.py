@@ -230,8 +230,17 @@ def cmd_solve(args) -> int:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = f"runs/{problem.name}-{stamp}.h5"
     hard = None if args.hard is None else args.hard == "on"
-    run = solve(problem, model, sampler=sampler, engine=engine, steps=args.steps, lbfgs_steps=args.lbfgs_steps,
-                device=args.device, dtype=args.dtype, seed=args.seed, out=out, quiet=args.quiet, hard=hard, **sets)
+    from .distributed import from_environment
+
+    comm = from_environment(device=args.device)  # several processes under torchrun, else one
+    try:
+        run = solve(problem, model, sampler=sampler, engine=engine, steps=args.steps, lbfgs_steps=args.lbfgs_steps,
+                    device=args.device, dtype=args.dtype, seed=args.seed, out=out, quiet=args.quiet, hard=hard,
+                    communicator=comm if comm.world_size > 1 else None, scaling=args.scaling, **sets)
+    finally:
+        comm.close()
+    if not comm.is_writer:
+        return 0 if run.status == "finished" else 1
     m = run.metrics or {}
     errors = (f"relative L2 error {m['rel_l2']:.3e}  max abs error {m['max_abs']:.3e}" if "rel_l2" in m
               else "no reference to compare with")
@@ -260,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--hard", choices=("on", "off"), help="hard-constraint output transform (default: problem's)")
     s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     s.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    s.add_argument("--scaling", default="strong", choices=("strong", "weak"),
+                   help="with several processes (torchrun): strong (shards of one process's points) or weak "
+                        "(own points per process)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", help="run file (default runs/PROBLEM-TIME.h5)")
     s.add_argument("--quiet", action="store_true", help="no progress output")

@@ -300,7 +300,7 @@ CHECKS = {
     "train": [("dataset", "dataset", dataset_file), ("epochs", "--epochs", positive_int),
               ("device", "--device", device), ("seed", "--seed", seed)],
     "dataset": [("samples", "--samples", positive_int), ("resolution", "--resolution", at_least(4)),
-                ("seed", "--seed", seed)],
+                ("seed", "--seed", seed), ("workers", "--workers", positive_int)],
 }
 EXTRA = {"solve": _solve, "plot": _plot, "export": _export, "validate": _validate, "dataset": _dataset}
 

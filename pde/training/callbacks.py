@@ -130,7 +130,7 @@ class SamplerUpdater(AbstractCallback):
     def on_step_end(self, trainer, step):
         pts, _, _, pointwise, _ = trainer.last
         if trainer.sampler.wants_update(step):
-            trainer.sampler.update(step, pts, pointwise)
+            trainer.sampler.update(step, pts, trainer.parallel.global_pointwise(pointwise))
             if trainer.sampler.needs_model:
                 trainer.sampler.update_with_model(step, trainer.residual_fn)
         if self.resample_every and step % self.resample_every == 0:

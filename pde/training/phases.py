@@ -208,11 +208,11 @@ class LBFGSPhase(AbstractPhase):
                 rewind()
                 return out
 
-            def closure():
+            def closure():  # the same loss and gradient on every rank (all-reduced), so the same decisions
                 self.optimizer.zero_grad(set_to_none=True)
-                total = evaluate()[0]
-                total.backward()
-                return total
+                out = evaluate()
+                out[0].backward()
+                return trainer.parallel.reduce_step(trainer.params, out)[0]
 
             self._loop(trainer, end, closure, evaluate)
 
@@ -237,7 +237,7 @@ class LBFGSPhase(AbstractPhase):
                 trainer.end_phase(f"time budget: the lbfgs phase ended at step {trainer.step + ran}")
             chunk = ran
             trainer.step += chunk
-            total, terms, _, _ = evaluate()
+            total, terms, _, _ = trainer.parallel.reduce_values(evaluate())
             trainer.last = (None, total, terms, None, float("nan"))
             if trainer._log_parts():  # history row, NaN guard, progress, the user's callbacks
                 return

@@ -37,6 +37,7 @@ from ..collocation import AbstractSampler
 from ..derivatives.base import AbstractDerivativeEngine
 from ..problem import AbstractProblem
 from .callbacks import AbstractCallback, FunctionCallback, HistoryRecorder, default_callbacks
+from .data_parallel import DataParallel
 from .losses import CausalWeighting, LossTerms
 from .phases import LBFGS_LINE_SEARCHES, LR_SCHEDULES, AbstractPhase, AdamPhase, LBFGSPhase, default_phases
 from .progress import Progress
@@ -301,12 +302,15 @@ class Trainer:
     ``checkpoint_every`` steps and every ``checkpoint_seconds``) and is up to the caller at the end.
     The causal weighting of ``settings`` is copied (its eps schedule advances on the copy, which the
     checkpoint stores), so the caller's object is never changed.
+    ``communicator`` (:mod:`pde.distributed`; default one process) and ``scaling`` (``"strong"``: shards of the
+    single-process point sets; ``"weak"``: points per rank from ``(seed, rank)``): data parallelism, see
+    :mod:`pde.training.data_parallel`; gradients and losses are averaged over the ranks once per step.
     """
 
     def __init__(self, problem: AbstractProblem, model: torch.nn.Module, sampler: AbstractSampler,
                  engine: AbstractDerivativeEngine, settings: Settings, *, device, dtype, seed: int,
                  quiet: bool = False, on_checkpoint=None, callbacks=(), reduction=None, phases=None,
-                 weighting=None):
+                 weighting=None, communicator=None, scaling: str = "strong"):
         self.problem, self.model, self.sampler, self.engine = problem, model, sampler, engine
         self.callbacks = list(callbacks or ())
         self.stopped = False
@@ -340,7 +344,8 @@ class Trainer:
                                 deterministic=settings.deterministic, reduction=reduction)
         self._compiled_loss = torch.compile(self._eager_loss, mode=settings.compile) if settings.compile else None
         self._compile_checked = False  # the first compiled step (forward and backward) has run
-        self.generator = torch.Generator(self.device).manual_seed(seed)
+        self.parallel = DataParallel(communicator, scaling)
+        self.generator = torch.Generator(self.device).manual_seed(self.parallel.seed(seed))
         sampler.setup(problem.domain, generator=self.generator, device=self.device, dtype=dtype)
         self.cond_points = [self._draw_condition(c) for c in self.conditions]
         self.params = self.trainable_parameters()
@@ -357,6 +362,8 @@ class Trainer:
         if not isinstance(self.weighting, AbstractLossWeighting):
             raise TypeError(f"weighting must be an AbstractLossWeighting, got {weighting!r}")
         self.weighting.bind(self)
+        self.parallel.check(self)
+        self.parallel.broadcast_parameters(self.params)
         # the weighting runs first among the parts (it may reweight the step it precedes)
         self.parts.insert(0, self.weighting)
         for phase in self.phases:
@@ -538,13 +545,14 @@ class Trainer:
         with a printed message; any other exception (an out-of-memory error, a bug) propagates.
         """
         weights = self.sampler.residual_weights(points) if hasattr(self.sampler, "residual_weights") else None
+        points, cond_points, weights = self.parallel.shard(points, self.cond_points, weights)  # this rank's share
         if self._compiled_loss is None:
-            return self._eager_loss(points, self.cond_points, weights, causal_weights)
+            return self._eager_loss(points, cond_points, weights, causal_weights)
         try:
-            out = self._compiled_loss(points, self.cond_points, weights, causal_weights)
+            out = self._compiled_loss(points, cond_points, weights, causal_weights)
         except compile_errors() as e:  # no C compiler, unsupported op, ...: carry on in eager mode, same numbers
             self._compile_failed(e)
-            return self._eager_loss(points, self.cond_points, weights, causal_weights)
+            return self._eager_loss(points, cond_points, weights, causal_weights)
         if self.settings.compile == "reduce-overhead":
             # CUDA-graph outputs live in buffers that the next replay overwrites: keep copies of what outlives a step
             total, terms, pointwise, cw = out
@@ -552,7 +560,11 @@ class Trainer:
         return out
 
     def _forward_backward(self, pts, zero_grad):
-        """Loss at ``pts`` and its gradient; the first compiled backward (compiled lazily) may fall back too."""
+        """Loss at ``pts`` and its gradient (averaged over the ranks with the loss values, one all-reduce)."""
+        return self.parallel.reduce_step(self.params, self._local_forward_backward(pts, zero_grad))
+
+    def _local_forward_backward(self, pts, zero_grad):
+        """This rank's loss and gradient; the first compiled backward (compiled lazily) may fall back too."""
         out = self._loss(pts)
         zero_grad()
         if self._compiled_loss is None or self._compile_checked:

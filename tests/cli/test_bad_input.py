@@ -31,6 +31,7 @@ ROWS = [
     # solve: the problem
     (["solve"], "required: problem"),
     (["solve", "nosuch"], "unknown problem 'nosuch'"),
+    (["solve", "poisson2d", "--scaling", "linear"], "--scaling: invalid choice: 'linear'"),
     (["solve", "{missing}.py:Thing"], "no such file"),
     (["solve", "{badpy}:Thing"], "cannot load"),
     (["solve", "problems:NoSuchClass"], "no attribute 'NoSuchClass'"),
@@ -179,6 +180,7 @@ ROWS = [
     (["dataset", "darcy", "--samples", "x"], "--samples: invalid int value: 'x'"),
     (["dataset", "darcy", "--resolution", "2"], "--resolution must be an integer >= 4, got 2"),
     (["dataset", "darcy", "--seed", "-1"], "--seed must be an integer in [0, 2**64), got -1"),
+    (["dataset", "darcy", "--workers", "0"], "--workers must be an integer >= 1, got 0"),
     (["dataset", "darcy", "--out", NOT_A_DIR + "/d.h5"], "no-such-dir' does not exist"),
     (["dataset", "darcy", "--out", "{dir}"], "is a directory"),
     # list
