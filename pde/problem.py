@@ -40,6 +40,7 @@ import torch
 from .conditions import AbstractCondition
 from .derivatives.base import AbstractDerivatives
 from .domain import AbstractDomain
+from .unknowns import Unknown, unknown_parameters
 
 __all__ = ["AbstractProblem", "Reference", "define", "check_positive", "check_range"]
 
@@ -151,11 +152,20 @@ class AbstractProblem(ABC):
         """Solve settings (steps, points, learning rate, ...) that suit this problem; see ``pde.solve``."""
         return {}
 
+    def __getattribute__(self, name):
+        # an unknown parameter (pde.unknowns.Unknown) reads as its current value: a 0-d tensor with gradient
+        value = object.__getattribute__(self, name)
+        if type(value) is Unknown:
+            return unknown_parameters(self).value(name)
+        return value
+
     def params(self) -> dict:
-        """Parameters as a plain dict."""
+        """Parameters as a plain dict (an unknown one as its stored declaration, see :mod:`pde.unknowns`)."""
         if dataclasses.is_dataclass(self):
-            return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return dict(getattr(self, "_params", {}))
+            raw = {f.name: self.__dict__.get(f.name) for f in dataclasses.fields(self)}
+        else:
+            raw = dict(self.__dict__.get("_params", {}))
+        return {k: v.stored() if isinstance(v, Unknown) else v for k, v in raw.items()}
 
     def describe(self) -> dict:
         return {"name": self.name, "class": f"{type(self).__module__}.{type(self).__qualname__}",
@@ -175,7 +185,11 @@ class _FunctionProblem(AbstractProblem):
         return self._domain
 
     def residual(self, d):
-        return self._residual(d, **self._params)
+        return self._residual(d, **self._values())
+
+    def _values(self) -> dict:
+        """The parameters, an unknown one as its current value (a 0-d tensor with gradient)."""
+        return {k: unknown_parameters(self).value(k) if isinstance(v, Unknown) else v for k, v in self._params.items()}
 
     def conditions(self):
         return list(self._conditions)
@@ -183,7 +197,10 @@ class _FunctionProblem(AbstractProblem):
     def exact(self, points):
         if self._exact is None:
             return None
-        out = self._exact(points, **self._params)
+        # an unknown parameter enters the exact solution with its true value (its current one if none is given)
+        vals = {k: v.true if isinstance(v, Unknown) and v.true is not None else self._values()[k]
+                for k, v in self._params.items()}
+        out = self._exact(points, **vals)
         return out if out.ndim == 2 else out[:, None]
 
     def reference(self):

@@ -12,7 +12,9 @@ __all__ = ["resume"]
 def _rebuild_problem(cfg: dict):
     cls = registry._load_spec(cfg["class"]) if ":" in cfg.get("class", "") else registry.lookup("problem",
                                                                                                  cfg["name"])
-    return cls(**cfg.get("params", {}))
+    from ..unknowns import restore_params
+
+    return cls(**restore_params(cfg.get("params", {})))
 
 
 def resume(path, steps: int | None = None, *, quiet: bool = False, device=None, model=None, callbacks=(),
@@ -53,8 +55,11 @@ def resume(path, steps: int | None = None, *, quiet: bool = False, device=None, 
         cfg["settings"] = {**cfg["settings"], "steps": settings["steps"]}
     eng_desc = dict(cfg["engine"])
     engine = _make_engine(registry.lookup("engine", eng_desc.pop("name"))(**eng_desc))
+    from ..observations import restore_observations
+
     trainer = Trainer(problem, model, sampler, engine, Settings(**settings), device=dev, dtype=dt,
-                      seed=int(cfg["seed"]), quiet=quiet, callbacks=callbacks, reduction=reduction)
+                      seed=int(cfg["seed"]), quiet=quiet, callbacks=callbacks, reduction=reduction,
+                      data=restore_observations(state["sampler"]["state"]))
     trainer.load_training_state(state)
     prov = dict(state["provenance"])
     prov["resumed_from_step"] = int(state["step"])
