@@ -290,6 +290,7 @@ def make_observations(data, problem) -> list[Observation]:
         raise ValueError(f"observation name(s) {clash} are already condition names of the problem; name them "
                          "with Observation(..., name=...)")
     for c in out:
+        c._check_domain(problem.domain)
         unknown = [f for f in c.fields if f not in problem.fields]
         if unknown:
             raise ValueError(f"observation {c.name!r} names unknown field(s) {unknown}; the problem's fields are "

@@ -40,13 +40,18 @@ import torch
 from .conditions import AbstractCondition
 from .derivatives.base import AbstractDerivatives
 from .domain import AbstractDomain
-from .unknowns import Unknown, unknown_parameters
+from .unknowns import Unknown, true_values_method, unknown_parameters
 
 __all__ = ["AbstractProblem", "Reference", "define", "check_positive", "check_range"]
+
+#: methods that describe the true solution: unknown parameters read as their true values inside them
+_TRUTH = ("exact", "reference")
 
 
 def check_positive(name: str, value: float, *, allow_zero: bool = False) -> None:
     """Raise ``ValueError`` naming ``name`` unless ``value`` is positive (or zero if allowed)."""
+    if isinstance(value, torch.Tensor):  # an unknown parameter's value (pde.unknowns)
+        value = float(value.detach())
     ok = value >= 0 if allow_zero else value > 0
     if not (ok and math.isfinite(value)):
         raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'} and finite, got {value}")
@@ -54,6 +59,8 @@ def check_positive(name: str, value: float, *, allow_zero: bool = False) -> None
 
 def check_range(name: str, value, lo, hi) -> None:
     """Raise ``ValueError`` unless ``lo <= value <= hi``."""
+    if isinstance(value, torch.Tensor):
+        value = float(value.detach())
     if not (lo <= value <= hi):
         raise ValueError(f"{name} must lie in [{lo}, {hi}], got {value}")
 
@@ -153,10 +160,13 @@ class AbstractProblem(ABC):
         return {}
 
     def __getattribute__(self, name):
-        # an unknown parameter (pde.unknowns.Unknown) reads as its current value: a 0-d tensor with gradient
+        # an unknown parameter (pde.unknowns.Unknown) reads as its current value: a 0-d tensor with gradient;
+        # inside ``exact`` and ``reference`` (the truth) as its declared true value (see pde.unknowns.true_values)
         value = object.__getattribute__(self, name)
         if type(value) is Unknown:
-            return unknown_parameters(self).value(name)
+            return unknown_parameters(self).read(name)
+        if name in _TRUTH and unknown_parameters(self).names:
+            return true_values_method(self, value)
         return value
 
     def params(self) -> dict:

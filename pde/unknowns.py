@@ -24,14 +24,16 @@ Transforms (value from the raw parameter ``r``):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
 import torch
 
 __all__ = ["Unknown", "UnknownParameters", "declared_unknowns", "unknown_parameters", "restore_params",
-           "unknown_summary", "positive", "bounded", "MARK"]
+           "unknown_summary", "positive", "bounded", "true_values", "MARK"]
 
 #: key marking a stored declaration in a problem's JSON parameters
 MARK = "__unknown__"
@@ -132,6 +134,7 @@ class UnknownParameters(torch.nn.Module):
     def __init__(self, declared: dict[str, Unknown]):
         super().__init__()
         self.declared = dict(declared)
+        self._truth = 0  # > 0 inside true_values()
         self.raw = torch.nn.ParameterDict({n: torch.nn.Parameter(torch.tensor(u.raw_init()))
                                            for n, u in self.declared.items()})
 
@@ -142,6 +145,18 @@ class UnknownParameters(torch.nn.Module):
     def value(self, name: str) -> torch.Tensor:
         """Value of unknown ``name``: a 0-d tensor with gradient."""
         return self.declared[name].value(self.raw[name])
+
+    def read(self, name: str):
+        """What the problem's attribute ``name`` reads: :meth:`value`, or inside :func:`true_values` the
+        declared true value (a float; ``NotImplementedError`` when none is declared)."""
+        if self._truth:
+            true = self.declared[name].true
+            if true is None:
+                raise NotImplementedError(f"the reference needs the true value of the unknown parameter {name!r}; "
+                                          f"declare it (Unknown(..., true=VALUE) or --set {name}.true=VALUE) or "
+                                          "validate the run later with `pde validate RUN --reference FILE`")
+            return true
+        return self.value(name)
 
     def values(self) -> torch.Tensor:
         """All values ``(k,)`` in declaration order (no gradient)."""
@@ -209,6 +224,27 @@ def unknown_parameters(problem) -> UnknownParameters:
         mod = UnknownParameters(declared_unknowns(problem))
         problem.__dict__["_unknown_parameters"] = mod
     return mod
+
+
+@contextlib.contextmanager
+def true_values(problem):
+    """Within the block the problem's unknown parameters read as their declared true values (floats)."""
+    mod = unknown_parameters(problem)
+    mod._truth += 1
+    try:
+        yield problem
+    finally:
+        mod._truth -= 1
+
+
+def true_values_method(problem, method):
+    """``method`` (a bound ``exact`` or ``reference``) run inside :func:`true_values` of ``problem``."""
+    @functools.wraps(method)
+    def wrapped(*args, **kwargs):
+        with true_values(problem):
+            return method(*args, **kwargs)
+
+    return wrapped
 
 
 def restore_params(params: dict) -> dict:
