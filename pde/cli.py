@@ -186,9 +186,8 @@ def cmd_list(args) -> int:
 
 
 def cmd_solve(args) -> int:
-    from .solve import solve
-
     from .commands.inverse import build_data, split_inverse_sets
+    from .solve import solve
 
     cls = registry.lookup("problem", args.problem)
     items, unknowns, data_options = split_inverse_sets(args.set or [], cls)

@@ -27,8 +27,6 @@ from __future__ import annotations
 import math
 import time
 
-import torch
-
 __all__ = ["AbstractCallback", "HistoryRecorder", "NaNGuard", "Checkpointer", "SamplerUpdater", "CausalSchedule",
            "ProgressDisplay", "FunctionCallback", "default_callbacks"]
 
