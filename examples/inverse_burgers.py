@@ -10,8 +10,6 @@ exp(-6) and is learned in log space (as in the paper). The network is the paper'
     python examples/inverse_burgers.py --noise 0.01  # 1 % noise
 """
 
-from __future__ import annotations
-
 import argparse
 import math
 from dataclasses import dataclass
