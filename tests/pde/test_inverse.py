@@ -111,3 +111,27 @@ def test_solve_refuses_bad_data():
         solve(Diffusion(), data=Observation([[2.0, 0.0]], [0.0]), steps=1, device="cpu", quiet=True)
     with pytest.raises(ValueError, match="data must be an Observation"):
         solve(Diffusion(), data=42, steps=1, device="cpu", quiet=True)
+
+
+def test_a_problem_without_reference_reports_misfit_and_identified_values(tmp_path, capsys):
+    """No exact solution, no true value: the run trains, writes its file, reports the misfit and the value."""
+    from pde import define
+
+    prob = define("noref", Diffusion().domain, lambda d, k: d("u", "t") - k * d("u", "x", "x"),
+                  params={"k": Unknown(init=0.3, positive=True)})
+    run = solve(prob, MLP(width=8, depth=2), data=_data(6), steps=20, n_interior=40, device="cpu", quiet=False,
+                log_every=10, out=tmp_path / "noref.h5")
+    text = "".join(capsys.readouterr())
+    assert "rel_l2" not in run.metrics and "param/k" in run.metrics and "param/k/rel_error" not in run.metrics
+    assert f"identified k = {run.unknowns['k']:.6g}" in text and "data misfit data/u" in text
+    assert pde.load(tmp_path / "noref.h5", model=False).unknowns == run.unknowns
+
+
+def test_plot_shows_the_unknowns(tmp_path):
+    pytest.importorskip("matplotlib")
+    from pde.plot import plot_run
+
+    path = tmp_path / "inv.h5"
+    solve(Diffusion(), MLP(width=8, depth=2), data=_data(6), steps=10, n_interior=20, device="cpu", quiet=True,
+          log_every=5, out=path)
+    assert plot_run(path, tmp_path / "inv.png") and (tmp_path / "inv.png").stat().st_size > 0
