@@ -104,7 +104,7 @@ class Observation(AbstractCondition):
             raise ValueError(f"observation {self.name!r} points have {pts.shape[1]} columns but the domain has "
                              f"{domain.dim} coordinates ({', '.join(domain.names)})")
         lo, hi = (np.asarray(b, dtype=np.float64) for b in domain.bounds)
-        tol = 1e-9 * np.maximum(hi - lo, 1.0)
+        tol = 1e-6 * np.maximum(hi - lo, 1e-12)  # round-off (float32 data) on the faces is not "outside"
         p = np.clip(pts, lo - tol, hi + tol)
         p = np.where(np.abs(p - lo) <= tol, lo, np.where(np.abs(p - hi) <= tol, hi, p))  # round-off on the faces
         inside = domain.inside(torch.from_numpy(p)).numpy() & (np.abs(p - pts) <= tol).all(1)
@@ -119,10 +119,9 @@ class Observation(AbstractCondition):
     def sample(self, domain, n, *, generator=None, device=None, dtype=torch.float32, **kw):
         """The observation points ``(N, d)`` (or the subset), drawn once per generator; ``n`` is ignored."""
         self._check_domain(domain)
-        if self._drawn is not None and self._drawn[0] is generator and self._drawn[1].device == torch.device(
-                device or "cpu") and self._drawn[1].dtype == dtype:
-            return self._drawn[1], None
         dev = torch.device(device or (generator.device if generator is not None else "cpu"))
+        if self._drawn is not None and self._drawn[0] is generator and self._drawn[3] == (dev, dtype):
+            return self._drawn[1], None
         pts = torch.as_tensor(self.points_all, device=dev, dtype=dtype)
         vals = torch.as_tensor(self.values_all, device=dev, dtype=dtype)
         if self.subset is not None and self.subset < pts.shape[0]:
@@ -132,8 +131,15 @@ class Observation(AbstractCondition):
             scale = torch.as_tensor(self.values_all.std(axis=0), device=dev, dtype=dtype)
             z = torch.randn(vals.shape, generator=generator, device=dev, dtype=dtype)
             vals = vals + self.noise * scale * z
-        self._drawn = (generator, pts, vals)
+        self._drawn = (generator, pts, vals, (dev, dtype))
         return pts, None
+
+    @property
+    def points(self) -> torch.Tensor:
+        """The latest drawn points ``(n, d)`` (subset applied)."""
+        if self._drawn is None:
+            raise ValueError(f"observation {self.name!r} has not been drawn yet (sample() first)")
+        return self._drawn[1]
 
     @property
     def values(self) -> torch.Tensor:

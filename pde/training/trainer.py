@@ -576,10 +576,8 @@ class Trainer:
         if wstate := self.weighting.state_dict():
             sampler_state["trainer:weighting"] = wstate
         for c in self.data:  # observations given with the run: as drawn (subset and noise applied)
-            sampler_state[f"trainer:data:{c.name}"] = {"points": c.sample(self.problem.domain, 0,
-                                                                          generator=self.generator, device=self.device,
-                                                                          dtype=self.dtype)[0],
-                                                      "values": c.values, "fields": list(c.fields),
+            sampler_state[f"trainer:data:{c.name}"] = {"points": c.points, "values": c.values,
+                                                      "fields": list(c.fields),
                                                       "derivative": list(c.derivative or []), "weight": c.weight}
         for i, cb in enumerate(self.callbacks):
             if callable(getattr(cb, "state_dict", None)):

@@ -46,6 +46,13 @@ def test_points_outside_the_domain_and_wrong_width_are_refused():
     with pytest.raises(ValueError, match="3 columns but the domain has 2"):
         Observation(np.zeros((2, 3)), [0.0, 0.0]).sample(DOM, 0)
     Observation(np.array([[1.0 + 1e-12, 0.0]]), [0.0]).sample(DOM, 0)  # round-off on a face is kept
+    from pde import SpaceTime, TimeInterval
+
+    dom = SpaceTime(Interval(-1, 1), TimeInterval(0, 0.99))
+    obs = Observation(np.array([[0.5, float(np.float32(0.99))]]), [0.0])  # 0.99 stored as float32 (a checkpoint)
+    assert obs.sample(dom, 0, dtype=torch.float64)[0][0, 1].item() == 0.99
+    with pytest.raises(ValueError, match="outside the domain"):
+        Observation(np.array([[0.5, 0.9901]]), [0.0]).sample(dom, 0)
 
 
 def test_unknown_field_is_refused():
