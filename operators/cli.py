@@ -120,6 +120,31 @@ def _checked_train_options(args) -> dict:
     return opts
 
 
+def _check_model_options(name: str, cls, opts: dict) -> None:
+    """Model options must be keyword parameters of the model's builder, or of the class its ``**kw`` goes to
+    (``builder.model_class``); a builder with ``**kw`` and no class named is not checked."""
+    import inspect
+
+    allowed: list[str] = []
+    for fn in (cls, getattr(cls, "model_class", None)):
+        if fn is None:
+            continue
+        try:
+            params = inspect.signature(fn).parameters
+        except (TypeError, ValueError):  # no signature to check against
+            return
+        allowed += [n for n, p in list(params.items())[3 if fn is cls else 0:]
+                    if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                    and n not in allowed and n not in ("in_channels", "out_channels")]
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            break
+    else:
+        return
+    unknown = sorted(set(opts) - set(allowed))
+    if unknown:
+        raise UsageError(f"unknown model option(s) {unknown} for --model {name}; allowed: {', '.join(allowed)}")
+
+
 def check_train_args(args) -> None:
     """``pde train``'s argument checks that need operators (model names, training options, the default
     output); run by :func:`pde.commands.checks.check_args` before the command, raising its ``UsageError``."""
@@ -128,8 +153,12 @@ def check_train_args(args) -> None:
     if isinstance(args.model, str) and ":" not in args.model and args.model not in MODELS:
         raise UsageError(f"--model: unknown model {args.model!r}; allowed: {', '.join(sorted(MODELS))}")
     _json_dict("--options", getattr(args, "options", None))
-    _json_dict("--model-options", getattr(args, "model_options", None))
+    model_opts = _json_dict("--model-options", getattr(args, "model_options", None)) or {}
     _checked_train_options(args)
+    if getattr(args, "set", None):
+        model_opts = {**model_opts, **train_options(args.set)[1]}
+    if isinstance(args.model, str) and args.model in MODELS and model_opts:
+        _check_model_options(args.model, MODELS[args.model], model_opts)
     out = args.out if args.out is not None else str(args.dataset).rsplit(".", 1)[0] + f"_{args.model}_run.h5"
     output_file("--out" if args.out is not None else "--out (default: next to the dataset)", out, replace="run")
 

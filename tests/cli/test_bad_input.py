@@ -160,6 +160,8 @@ ROWS = [
     (["train", "{data}", "--options", "{not json"], "--options"),
     (["train", "{data}", "--options", "[1, 2]"], "--options"),
     (["train", "{data}", "--model-options", "nope"], "--model-options"),
+    (["train", "{data}", "--set", "model.nosuch=1"], "unknown model option(s) ['nosuch'] for --model fno"),
+    (["train", "{data}", "--model-options", '{"width": 8}'], "unknown model option(s) ['width']"),
     (["train", "{data}", "--set", "nosuch=1"], "nosuch"),
     (["train", "{data}", "--set", "lr"], "NAME=VALUE"),
     (["train", "{data}", "--set", "batch_size=0"], "batch_size must be an integer >= 1, got 0"),
