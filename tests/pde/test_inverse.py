@@ -43,9 +43,10 @@ def test_own_learning_rate_and_bounds_are_used():
     assert 0.4 <= fast.unknowns["kappa"] <= 0.6 and fast.unknowns["kappa"] != pytest.approx(0.5, abs=1e-3)
 
 
-def test_lbfgs_moves_the_unknown():
+@pytest.mark.parametrize("line_search", ["strong_wolfe", "device"])
+def test_lbfgs_moves_the_unknown(line_search):
     run = solve(Diffusion(), MLP(width=8, depth=2), data=_data(6), steps=0, lbfgs_steps=20, n_interior=50,
-                device="cpu", quiet=True, log_every=10)
+                device="cpu", quiet=True, log_every=10, lbfgs_line_search=line_search)
     assert run.unknowns["kappa"] != pytest.approx(0.5, abs=1e-4)
 
 
