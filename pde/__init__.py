@@ -9,13 +9,15 @@
 __version__ = "0.1.0"
 
 from .collocation import AbstractSampler, RandomSampler
-from .conditions import AbstractCondition, Dirichlet, Initial, Neumann, Periodic
+from .conditions import AbstractCondition, Dirichlet, Initial, Neumann, Periodic, Robin
 from .derivatives import AbstractDerivativeEngine, AbstractDerivatives, Autograd
 from .domain import AbstractDomain, Ball, Box, Disk, Interval, SpaceTime, TimeInterval
 from .models import MLP, PINN, ModifiedMLP
+from .observations import Observation
 from .problem import AbstractProblem, Reference, define
 from .solve import Run, evaluate, solve
 from .training import Settings, resume
+from .unknowns import Unknown
 
 
 def load(path, device=None, *, model=True):
@@ -32,6 +34,7 @@ def load(path, device=None, *, model=True):
 __all__ = [
     "AbstractCondition", "AbstractDerivativeEngine", "AbstractDerivatives", "AbstractDomain", "AbstractProblem",
     "AbstractSampler", "Autograd", "Ball", "Box", "Dirichlet", "Disk", "Initial", "Interval", "MLP", "ModifiedMLP",
-    "Neumann", "PINN", "Periodic", "RandomSampler", "Reference", "Run", "Settings", "SpaceTime", "TimeInterval",
+    "Neumann", "Observation", "PINN", "Periodic", "RandomSampler", "Reference", "Robin", "Run", "Settings",
+    "SpaceTime", "TimeInterval", "Unknown",
     "define", "evaluate", "load", "resume", "solve", "__version__",
 ]

@@ -186,10 +186,13 @@ def cmd_list(args) -> int:
 
 
 def cmd_solve(args) -> int:
+    from .commands.inverse import build_data, split_inverse_sets
     from .solve import solve
 
     cls = registry.lookup("problem", args.problem)
-    prob_kw, samp_kw, model_kw, sets, eng_kw = parse_sets(args.set or [], cls)
+    items, unknowns, data_options = split_inverse_sets(args.set or [], cls)
+    prob_kw, samp_kw, model_kw, sets, eng_kw = parse_sets(items, cls)
+    prob_kw.update(unknowns)
     for key in ("steps", "lbfgs_steps"):  # --set steps=N is the same as --steps N
         if key in sets:
             flag = getattr(args, key)
@@ -197,6 +200,7 @@ def cmd_solve(args) -> int:
                 raise UsageError(f"--{key.replace('_', '-')} {flag} and --set {key}={sets[key]} disagree; give one")
             setattr(args, key, sets.pop(key))
     problem = _construct("problem", cls, prob_kw)
+    data = build_data(args.data, data_options, problem)
     model = None
     if args.model or model_kw:
         from . import models as M
@@ -236,7 +240,7 @@ def cmd_solve(args) -> int:
     try:
         run = solve(problem, model, sampler=sampler, engine=engine, steps=args.steps, lbfgs_steps=args.lbfgs_steps,
                     device=args.device, dtype=args.dtype, seed=args.seed, out=out, quiet=args.quiet, hard=hard,
-                    communicator=comm if comm.world_size > 1 else None, scaling=args.scaling, **sets)
+                    communicator=comm if comm.world_size > 1 else None, scaling=args.scaling, data=data, **sets)
     finally:
         comm.close()
     if not comm.is_writer:
@@ -245,6 +249,12 @@ def cmd_solve(args) -> int:
     errors = (f"relative L2 error {m['rel_l2']:.3e}  max abs error {m['max_abs']:.3e}" if "rel_l2" in m
               else "no reference to compare with")
     print(f"{problem.name}: {errors}  ({run.status}, {run.wall_time:.1f} s, run file {out})")
+    if args.quiet and run.unknowns:  # without --quiet the run's last lines already said it
+        from .unknowns import declared_unknowns, unknown_summary
+
+        declared = {n: u.describe() for n, u in declared_unknowns(run.problem).items()}
+        for line in unknown_summary(run.unknowns, declared)[1]:
+            print(line)
     return 0 if run.status == "finished" else 1
 
 
@@ -277,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress output")
     s.add_argument("--time", type=_duration, metavar="DURATION",
                    help="wall-clock training budget (90s, 10m, 1.5h), split over Adam and L-BFGS; steps stay caps")
+    s.add_argument("--data", action="append", metavar="FILE",
+                   help="observations (.mat, .npz, .h5, .csv) as a loss term; options: --set data.NAME=VALUE "
+                   "(fields, names, derivative, subset, noise, weight); unknown parameters: --set NAME.init=VALUE")
     s.add_argument("--compile", nargs="?", const="default", choices=COMPILE_MODES, metavar="MODE",
                    help="torch.compile the training step (MODE: " + ", ".join(COMPILE_MODES) + "; default: default)")
     s.add_argument("--no-compile", dest="compile", action="store_const", const=False,

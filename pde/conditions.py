@@ -16,7 +16,7 @@ import torch
 from .derivatives.base import AbstractDerivatives
 from .domain import AbstractDomain, SpaceTime
 
-__all__ = ["AbstractCondition", "Dirichlet", "Neumann", "Initial", "Periodic"]
+__all__ = ["AbstractCondition", "Dirichlet", "Neumann", "Robin", "Initial", "Periodic"]
 
 Value = Callable[[torch.Tensor], torch.Tensor] | float
 
@@ -142,6 +142,21 @@ class Neumann(AbstractCondition):
 
     def residual(self, d):
         return d.normal_derivative(self.field) - _value(self.value, d.points.detach())
+
+
+class Robin(AbstractCondition):
+    """``a field + b grad(field) . n = value`` on the boundary (spatial outward normal); ``a``, ``b`` numbers
+    or callables of the points ``(N, d)`` returning ``(N,)``."""
+
+    def __init__(self, a: Value = 1.0, b: Value = 1.0, value: Value = 0.0, field: str = "u", name: str = "robin",
+                 **kw):
+        super().__init__(name, **kw)
+        self.a, self.b, self.value, self.field = a, b, value, field
+
+    def residual(self, d):
+        p = d.points.detach()
+        return _value(self.a, p) * d[self.field] + _value(self.b, p) * d.normal_derivative(self.field) \
+            - _value(self.value, p)
 
 
 class Initial(AbstractCondition):

@@ -48,6 +48,20 @@ def _field_panel(fig, ax, sol, values, title, names):
     ax.set_title(title)
 
 
+def _unknowns_panel(ax, hist, keys, params):
+    """Trajectories of the unknown parameters (history ``param/NAME``), with their true values dashed."""
+    from .unknowns import MARK
+
+    for k in keys:
+        line, = ax.plot(hist["step"], hist[k], label=k[6:])
+        decl = params.get(k[6:])
+        true = decl.get(MARK, {}).get("true") if isinstance(decl, dict) else None
+        if true is not None:
+            ax.axhline(true, ls="--", lw=0.8, color=line.get_color())
+    ax.set_xlabel("step")
+    ax.legend(fontsize=7)
+
+
 def plot_run(path: str | os.PathLike, out: str | os.PathLike, *, field: str | None = None) -> str:
     """Write a figure of the run at ``path`` to ``out`` (any format matplotlib writes)."""
     plt = _mpl()
@@ -64,6 +78,9 @@ def plot_run(path: str | os.PathLike, out: str | os.PathLike, *, field: str | No
                 panels.append(("field", key, sol[key][:, i], f"{key} {fields[i]}"))
     if hist.get("step") is not None and len(hist["step"]):
         panels.append(("history", None, None, "loss history"))
+    params = [k for k in hist if k.startswith("param/") and len(hist[k])]
+    if params:
+        panels.append(("unknowns", None, None, "unknown parameters"))
     if snaps:
         panels.append(("snapshot", None, None, f"collocation points, step {snaps[-1]['step']}"))
     if not panels:
@@ -82,6 +99,9 @@ def plot_run(path: str | os.PathLike, out: str | os.PathLike, *, field: str | No
                     ax.semilogy(hist["step"], v, label=k, lw=1.5 if k == "loss" else 0.8)
             ax.set_xlabel("step")
             ax.legend(fontsize=7)
+            ax.set_title(title)
+        elif kind == "unknowns":
+            _unknowns_panel(ax, hist, params, (run["config"].get("problem") or {}).get("params") or {})
             ax.set_title(title)
         else:
             s = snaps[-1]

@@ -41,12 +41,18 @@ from .conditions import AbstractCondition
 from .derivatives.base import AbstractDerivatives
 from .domain import AbstractDomain
 from .evaluation import CHUNK_ELEMENTS
+from .unknowns import Unknown, true_values_method, unknown_parameters
 
 __all__ = ["AbstractProblem", "Reference", "define", "check_positive", "check_range"]
+
+#: methods that describe the true solution: unknown parameters read as their true values inside them
+_TRUTH = ("exact", "reference")
 
 
 def check_positive(name: str, value: float, *, allow_zero: bool = False) -> None:
     """Raise ``ValueError`` naming ``name`` unless ``value`` is positive (or zero if allowed)."""
+    if isinstance(value, torch.Tensor):  # an unknown parameter's value (pde.unknowns)
+        value = float(value.detach())
     ok = value >= 0 if allow_zero else value > 0
     if not (ok and math.isfinite(value)):
         raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'} and finite, got {value}")
@@ -54,6 +60,8 @@ def check_positive(name: str, value: float, *, allow_zero: bool = False) -> None
 
 def check_range(name: str, value, lo, hi) -> None:
     """Raise ``ValueError`` unless ``lo <= value <= hi``."""
+    if isinstance(value, torch.Tensor):
+        value = float(value.detach())
     if not (lo <= value <= hi):
         raise ValueError(f"{name} must lie in [{lo}, {hi}], got {value}")
 
@@ -162,11 +170,23 @@ class AbstractProblem(ABC):
         """Solve settings (steps, points, learning rate, ...) that suit this problem; see ``pde.solve``."""
         return {}
 
+    def __getattribute__(self, name):
+        # an unknown parameter (pde.unknowns.Unknown) reads as its current value: a 0-d tensor with gradient;
+        # inside ``exact`` and ``reference`` (the truth) as its declared true value (see pde.unknowns.true_values)
+        value = object.__getattribute__(self, name)
+        if type(value) is Unknown:
+            return unknown_parameters(self).read(name)
+        if name in _TRUTH and unknown_parameters(self).names:
+            return true_values_method(self, value)
+        return value
+
     def params(self) -> dict:
-        """Parameters as a plain dict."""
+        """Parameters as a plain dict (an unknown one as its stored declaration, see :mod:`pde.unknowns`)."""
         if dataclasses.is_dataclass(self):
-            return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return dict(getattr(self, "_params", {}))
+            raw = {f.name: self.__dict__.get(f.name) for f in dataclasses.fields(self)}
+        else:
+            raw = dict(self.__dict__.get("_params", {}))
+        return {k: v.stored() if isinstance(v, Unknown) else v for k, v in raw.items()}
 
     def describe(self) -> dict:
         return {"name": self.name, "class": f"{type(self).__module__}.{type(self).__qualname__}",
@@ -186,7 +206,11 @@ class _FunctionProblem(AbstractProblem):
         return self._domain
 
     def residual(self, d):
-        return self._residual(d, **self._params)
+        return self._residual(d, **self._values())
+
+    def _values(self) -> dict:
+        """The parameters, an unknown one as its current value (a 0-d tensor with gradient)."""
+        return {k: unknown_parameters(self).value(k) if isinstance(v, Unknown) else v for k, v in self._params.items()}
 
     def conditions(self):
         return list(self._conditions)
@@ -194,7 +218,10 @@ class _FunctionProblem(AbstractProblem):
     def exact(self, points):
         if self._exact is None:
             return None
-        out = self._exact(points, **self._params)
+        # an unknown parameter enters the exact solution with its true value (its current one if none is given)
+        vals = {k: v.true if isinstance(v, Unknown) and v.true is not None else self._values()[k]
+                for k, v in self._params.items()}
+        out = self._exact(points, **vals)
         return out if out.ndim == 2 else out[:, None]
 
     def reference(self):

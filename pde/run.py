@@ -65,6 +65,7 @@ class Run:
     step: training step of the stored state (None when not recorded).
     snapshots: sampler snapshots ``{"step", "points" (n, d), "residual" (n,)}``.
     raw: everything read from the file (``pde.store.read_run``'s dict), when loaded.
+    unknowns: the identified values of the problem's unknown parameters, name -> float (:mod:`pde.unknowns`).
     """
 
     problem: Any = None
@@ -82,6 +83,7 @@ class Run:
     step: int | None = None
     snapshots: list = field(default_factory=list, repr=False)
     raw: dict = field(default_factory=dict, repr=False)
+    unknowns: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.kind not in RUN_KINDS:

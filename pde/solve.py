@@ -183,7 +183,7 @@ def _settings(problem: AbstractProblem, overrides: dict, explicit: dict | None =
 def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, engine=None,
           steps: int | None = None, lbfgs_steps: int | None = None, device=None, dtype="float32", seed: int = 0,
           out: str | Path | None = None, quiet: bool = False, hard: bool | None = None, callbacks=(),
-          reduction=None, communicator=None, scaling: str = "strong", **settings) -> Run:
+          reduction=None, communicator=None, scaling: str = "strong", data=None, **settings) -> Run:
     """Train a PINN for ``problem`` and validate it against the problem's reference.
 
     problem: an :class:`~pde.problem.AbstractProblem`, its class, or a registered name.
@@ -205,6 +205,11 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
     see :class:`~pde.training.Trainer`). reduction: a callable mapping a loss term's per-point squared
     residuals ``(N,)`` to its scalar loss instead of the mean (a robust loss); its name is recorded in the
     config and :func:`pde.training.resume` asks for it again.
+    data: observations (:mod:`pde.observations`): an ``Observation``, a file path (``.mat``, ``.npz``, ``.h5``,
+    ``.csv``), a dict of ``Observation`` or file options, or a list of those; each is a loss term. The problem's
+    unknown parameters (:mod:`pde.unknowns`) are trained with the model; their values are in the history
+    (``param/NAME``), the metrics and ``run.unknowns``, and printed at the end with their errors where the true
+    values are declared.
     A named engine (``engine="stde"``) is seeded from ``seed``; an engine object keeps its own seed.
     A model with a plain-callable :class:`~pde.models.OutputTransform` trains, but only without an output
     file (a callable cannot be stored, so the run could not be loaded or resumed): with ``out`` it is
@@ -222,6 +227,9 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
     if int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
     cfg, n_interior = _settings(problem, {"steps": steps, "lbfgs_steps": lbfgs_steps}, settings)
+    from .observations import make_observations
+
+    observations = make_observations(data, problem)
     torch.manual_seed(seed)
     net = _make_model(model, problem, hard).to(dev, dt)
     if isinstance(sampler, str):
@@ -242,13 +250,15 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
         from .training.data_parallel import DataParallel
 
         config["parallel"] = DataParallel(communicator, scaling).describe(int(seed))
+    if observations:
+        config["data"] = [c.describe() for c in observations]
     if reduction is not None:
         config["reduction"] = getattr(reduction, "__qualname__", None) or repr(reduction)
     prov = provenance(dev, dt, int(seed))
     writer = communicator is None or communicator.is_writer
     trainer = Trainer(problem, net, sampler, eng, cfg, device=dev, dtype=dt, seed=int(seed),
                       quiet=quiet or not writer, callbacks=callbacks, reduction=reduction,
-                      communicator=communicator, scaling=scaling)
+                      communicator=communicator, scaling=scaling, data=observations)
     return _train_and_finish(trainer, config, prov, out if writer else None)
 
 
@@ -306,6 +316,8 @@ def _train_and_finish(trainer: Trainer, config: dict, prov: dict, out) -> Run:
         trainer.message = f"{trainer.message}; {note}" if trainer.message else note
     else:
         solution, metrics = evaluate(trainer.problem, trainer.model, ref=ref)
+    trainer._solution = solution
+    metrics = _inverse_metrics(trainer, metrics)
     prov["end_time"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
     if write is not None:
         write(solution, metrics)
@@ -313,5 +325,29 @@ def _train_and_finish(trainer: Trainer, config: dict, prov: dict, out) -> Run:
     err = f"relative L2 error {metrics['rel_l2']:.3e}" if "rel_l2" in metrics else "no reference, no error metrics"
     trainer.progress.message(f"done: {trainer.status} after {trainer.step} steps in {trainer.wall_time:.1f} s; {err}")
     trainer.parallel.comm.barrier()  # with several processes: return once the writer's file is complete
+    for line in trainer.__dict__.get("_identified", []):
+        trainer.progress.message(line)
     return Run(trainer.problem, trainer.model, config, hist, metrics, trainer.status, trainer.message,
-               trainer.wall_time, out, solution, step=trainer.step)
+               trainer.wall_time, out, solution, step=trainer.step, unknowns=trainer.unknowns.as_floats())
+
+
+def _inverse_metrics(trainer: Trainer, metrics: dict) -> dict:
+    """``metrics`` plus the identified unknowns (``param/NAME``, ``param/NAME/rel_error``) and the data misfit
+    per observation and field (``data/NAME/FIELD/rel_l2``, ``.../rmse``); the lines to print in
+    ``trainer._identified``."""
+    from .observations import data_misfit
+    from .unknowns import unknown_summary
+
+    extra, lines = unknown_summary(trainer.unknowns.as_floats(),
+                                   {n: u.describe() for n, u in trainer.unknowns.declared.items()})
+    misfit = data_misfit(trainer)
+    for k, v in misfit.items():
+        if k.endswith("/rel_l2"):
+            lines.append(f"data misfit {k[5:-7]}: relative L2 {v:.3e}, rmse {misfit[k[:-7] + '/rmse']:.3e}")
+    trainer._identified = lines
+    per_field = {}
+    sol = trainer.__dict__.get("_solution")
+    if sol is not None and sol["prediction"].shape[1] > 1:  # an unknown field is judged on its own
+        for i, f in enumerate(trainer.problem.fields):
+            per_field[f"rel_l2/{f}"] = all_metrics(sol["prediction"][:, i], sol["reference"][:, i])["rel_l2"]
+    return {**(metrics or {}), **per_field, **extra, **misfit}

@@ -245,6 +245,8 @@ def _solve(args) -> None:
         output_file("--out", Path("runs") / "x.h5", create_dirs=True)
     else:
         output_file("--out", args.out, replace="run")
+    for path in getattr(args, "data", None) or ():
+        input_file("--data", path)
 
 
 def _plot(args) -> None:

@@ -45,7 +45,21 @@ def summary(path) -> dict:
             "end_time": prov.get("end_time"), "final_losses": last, "metrics": r["metrics"],
             "snapshots": len(r["snapshots"]), "versions": {k: prov.get(k) for k in ("pdekit", "torch", "numpy", "h5py")
                                                            if k in prov},
-            "git_commit": prov.get("git_commit"), "schema_version": r["schema_version"]}
+            "git_commit": prov.get("git_commit"), "schema_version": r["schema_version"],
+            "unknowns": _unknowns(hist, prob.get("params", {})), "data": cfg.get("data") or []}
+
+
+def _unknowns(hist: dict, params: dict) -> dict:
+    """The unknown parameters' latest values (from the history, so also for checkpoints) and true values."""
+    from ..unknowns import MARK
+
+    out = {}
+    for k, v in hist.items():
+        if k.startswith("param/") and len(v):
+            name = k[6:]
+            decl = (params.get(name) or {}).get(MARK, {}) if isinstance(params.get(name), dict) else {}
+            out[name] = {"value": float(v[-1]), "true": decl.get("true")}
+    return out
 
 
 def _short(d) -> str:
@@ -79,6 +93,16 @@ def handler(args) -> int:
         lines.append(f"dataset  {s['dataset']}")
     else:
         lines.append(f"problem  {s['problem']}  {_short(s['params'])}")
+        if s["unknowns"]:
+            lines.append("unknowns " + ", ".join(
+                f"{n}={u['value']:.6g}" + (f" (true {u['true']:.6g}, relative error "
+                                           f"{100 * abs(u['value'] - u['true']) / abs(u['true']):.3g} %)"
+                                           if u["true"] else "") for n, u in s["unknowns"].items()))
+        for d in s["data"]:
+            what = "_".join(d["derivative"]) if d.get("derivative") else ",".join(d.get("fields", []))
+            n = f"{d['subset']} of {d['n_points']}" if d.get("subset") else f"{d['n_points']}"
+            lines.append(f"data     {d['name']}: {what} at {n} points, noise {d.get('noise', 0):g}, "
+                         f"weight {d.get('weight', 1):g}")
     lines.append(f"model    {describe_model(model)}")
     lines += [f"{name:<8} {_short(s[name])}" for name in ("sampler", "engine") if s[name] is not None]
     st = s["settings"] or {}

@@ -247,6 +247,8 @@ def _write(f: h5py.File, state: dict) -> None:
         g = f.create_group("predictions", track_order=True)
         for k, v in state["predictions"].items():
             _array(g, escape(str(k)), v).attrs["key"] = str(k)
+    if state.get("unknowns"):  # a problem's unknown parameters: raw tensors, values, declarations
+        write_value(f, "unknowns", dict(state["unknowns"]))
     if state.get("metrics") is not None:
         g = f.create_group("metrics", track_order=True)
         for k, v in state["metrics"].items():
@@ -448,6 +450,7 @@ def _read(f: h5py.File, map_location, weights: bool) -> dict:
     out["solution"] = _read_solution(f["solution"]) if "solution" in f else None
     out["predictions"] = ({_s(ds.attrs.get("key", unescape(nm))): np.array(ds[()])
                            for nm, ds in f["predictions"].items()} if "predictions" in f else None)
+    out["unknowns"] = read_value(f["unknowns"], map_location=map_location) if "unknowns" in f else None
     out["metrics"] = ({k: (v.item() if hasattr(v, "item") else _s(v)) for k, v in f["metrics"].attrs.items()}
                       if "metrics" in f else None)
     return out

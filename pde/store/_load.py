@@ -47,6 +47,9 @@ def rebuild_problem(config: dict):
             cls = None
     if cls is None:
         return None
+    from ..unknowns import restore_params
+
+    params = restore_params(params)
     try:
         return cls(**params)
     except TypeError:
@@ -141,6 +144,11 @@ def domain_description(config: dict) -> dict | None:
 def load_pinn(data: dict, path, *, device=None, model=True) -> Run:
     """A PINN :class:`~pde.run.Run` from :func:`read_run`'s dict (``model``: True, False or an nn.Module)."""
     problem = rebuild_problem(data["config"])
+    unknowns = dict((data.get("unknowns") or {}).get("value") or {})
+    if problem is not None and data.get("unknowns"):
+        from ..unknowns import unknown_parameters
+
+        unknown_parameters(problem).load(data["unknowns"])
     net = None
     if model is not False and model is not None and data["model"] is not None:
         net = rebuild_model(data["model"]["architecture"], data["model"]["state"], problem,
@@ -149,7 +157,7 @@ def load_pinn(data: dict, path, *, device=None, model=True) -> Run:
     return Run(problem=problem, model=net, config=data["config"], history=data["history"], metrics=data["metrics"],
                status=data["status"], message=data["message"], wall_time=data.get("wall_time"), path=Path(path),
                solution=data["solution"], kind="pinn", provenance=data["provenance"], step=data["step"],
-               snapshots=data["snapshots"], raw=data)
+               snapshots=data["snapshots"], raw=data, unknowns={k: float(v) for k, v in unknowns.items()})
 
 
 def load(path: str | os.PathLike, device=None, *, model: bool | torch.nn.Module = True) -> Run:

@@ -27,8 +27,6 @@ from __future__ import annotations
 import math
 import time
 
-import torch
-
 __all__ = ["AbstractCallback", "HistoryRecorder", "NaNGuard", "Checkpointer", "SamplerUpdater", "CausalSchedule",
            "ProgressDisplay", "FunctionCallback", "default_callbacks"]
 
@@ -103,7 +101,7 @@ class HistoryRecorder(AbstractCallback):
         if (step % self.history_every == 0 or step % self.log_every == 0 or step == self.steps
                 or getattr(trainer, "_phase_over", None) is not None):
             self.rows.append((step, time.perf_counter() - trainer._t_start, lr))
-            self.loss_rows.append(torch.cat([total.detach()[None], terms]))
+            self.loss_rows.append(trainer._row(total, terms))
 
     def on_log(self, trainer, step):
         if trainer.phase == "lbfgs":  # one row per chunk, read at once
@@ -111,9 +109,9 @@ class HistoryRecorder(AbstractCallback):
             trainer.history["step"].append(step)
             trainer.history["wall_time"].append(time.perf_counter() - trainer._t_start)
             trainer.history["lr"].append(lr)
-            vals = torch.cat([total.detach()[None], terms]).cpu().numpy()
+            vals = trainer._row(total, terms).cpu().numpy()
             trainer.history["loss"].append(float(vals[0]))
-            for k, x in zip(trainer._term_keys(), vals[1:]):
+            for k, x in zip(trainer._term_keys() + trainer._param_keys(), vals[1:]):
                 trainer.history[k].append(float(x))
             return None
         self.flush(trainer)

@@ -176,7 +176,8 @@ class LBFGSPhase(AbstractPhase):
         self._chunk = trainer.settings.log_every
         kw = dict(lr=1.0, max_iter=self._chunk, history_size=self.history, tolerance_grad=1e-12,
                   tolerance_change=1e-15)
-        params = trainer.param_groups(1.0)
+        # torch's L-BFGS takes one parameter group: the model's and the unknowns' parameters together
+        params = [p for group in trainer.param_groups(1.0) for p in group["params"]]
         if self.line_search == "device":
             self.optimizer = DeviceLBFGS(params, **kw)
         else:

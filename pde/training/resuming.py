@@ -12,7 +12,9 @@ __all__ = ["resume"]
 def _rebuild_problem(cfg: dict):
     cls = registry._load_spec(cfg["class"]) if ":" in cfg.get("class", "") else registry.lookup("problem",
                                                                                                  cfg["name"])
-    return cls(**cfg.get("params", {}))
+    from ..unknowns import restore_params
+
+    return cls(**restore_params(cfg.get("params", {})))
 
 
 def _check_parallel(cfg: dict, communicator) -> tuple[dict | None, str]:
@@ -83,10 +85,12 @@ def resume(path, steps: int | None = None, *, quiet: bool = False, device=None, 
         cfg["settings"] = {**cfg["settings"], "steps": settings["steps"]}
     eng_desc = dict(cfg["engine"])
     engine = _make_engine(registry.lookup("engine", eng_desc.pop("name"))(**eng_desc))
+    from ..observations import restore_observations
+
     writer = communicator is None or communicator.is_writer
     trainer = Trainer(problem, model, sampler, engine, Settings(**settings), device=dev, dtype=dt,
                       seed=int(cfg["seed"]), quiet=quiet or not writer, callbacks=callbacks, reduction=reduction,
-                      communicator=communicator, scaling=scaling)
+                      communicator=communicator, scaling=scaling, data=restore_observations(state["sampler"]["state"]))
     trainer.load_training_state(state)
     prov = dict(state["provenance"])
     prov["resumed_from_step"] = int(state["step"])

@@ -36,6 +36,7 @@ import torch
 from ..collocation import AbstractSampler
 from ..derivatives.base import AbstractDerivativeEngine
 from ..problem import AbstractProblem
+from ..unknowns import unknown_parameters
 from .callbacks import AbstractCallback, FunctionCallback, HistoryRecorder, default_callbacks
 from .data_parallel import DataParallel
 from .losses import CausalWeighting, LossTerms
@@ -310,7 +311,7 @@ class Trainer:
     def __init__(self, problem: AbstractProblem, model: torch.nn.Module, sampler: AbstractSampler,
                  engine: AbstractDerivativeEngine, settings: Settings, *, device, dtype, seed: int,
                  quiet: bool = False, on_checkpoint=None, callbacks=(), reduction=None, phases=None,
-                 weighting=None, communicator=None, scaling: str = "strong"):
+                 weighting=None, communicator=None, scaling: str = "strong", data=()):
         self.problem, self.model, self.sampler, self.engine = problem, model, sampler, engine
         self.callbacks = list(callbacks or ())
         self.stopped = False
@@ -333,6 +334,11 @@ class Trainer:
         self.on_checkpoint = on_checkpoint
         satisfied = set(getattr(model, "satisfies", ()))
         self.conditions = [c for c in problem.conditions() if c.name not in satisfied]
+        #: observations given with the run (``solve(data=...)``), not by the problem; stored with the checkpoint
+        self.data = list(data or ())
+        self.conditions += self.data
+        #: the problem's unknown parameters (pde.unknowns), trained with the model
+        self.unknowns = unknown_parameters(problem)
         if settings.compile and not getattr(engine, "compilable", True):
             raise ValueError(f"compile={settings.compile!r} needs a derivative engine that torch.compile can "
                              f"differentiate; {engine.name!r} uses nested reverse mode (no double backward in "
@@ -342,6 +348,7 @@ class Trainer:
         self.causal = copy.deepcopy(settings.causal)
         self.losses = LossTerms(problem, engine, self.conditions, settings.weights, self.causal,
                                 deterministic=settings.deterministic, reduction=reduction)
+        self.unknowns.to(self.device, dtype)  # after planning the residual (on CPU float64 points)
         self._compiled_loss = torch.compile(self._eager_loss, mode=settings.compile) if settings.compile else None
         self._compile_checked = False  # the first compiled step (forward and backward) has run
         self.parallel = DataParallel(communicator, scaling)
@@ -370,7 +377,8 @@ class Trainer:
             phase.bind(self)
         self.step = 0
         self.status, self.message = "running", ""
-        self.history: dict[str, list] = {k: [] for k in ["step", "wall_time", "lr", "loss", *self._term_keys()]}
+        self.history: dict[str, list] = {k: [] for k in ["step", "wall_time", "lr", "loss", *self._term_keys(),
+                                                         *self._param_keys()]}
         self.snapshots: list[dict] = []
         self.wall_time = 0.0
         self._good = None
@@ -379,6 +387,17 @@ class Trainer:
     # -- helpers -----------------------------------------------------------------------------
     def _term_keys(self):
         return [f"loss/{n}" for n in self.losses.term_names]
+
+    def _param_keys(self):
+        """History columns of the unknown parameters' values (``param/NAME``)."""
+        return [f"param/{n}" for n in self.unknowns.names]
+
+    def _row(self, total: torch.Tensor, terms: torch.Tensor) -> torch.Tensor:
+        """A history row on the device: ``[total, *terms, *unknown values]`` (no host read)."""
+        parts = [total.detach()[None], terms]
+        if self.unknowns.names:
+            parts.append(self.unknowns.values().to(terms.dtype))
+        return torch.cat(parts)
 
     @property
     def total_steps(self) -> int:
@@ -395,12 +414,15 @@ class Trainer:
         self.progress.message(f"[{self.phases[index].name}] {self._phase_over}")
 
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
-        """Every tensor the optimisers update: the model's parameters that require grad."""
-        return [p for p in self.model.parameters() if p.requires_grad]
+        """Every tensor the optimisers update: the model's parameters that require grad, then the raw
+        parameters of the problem's unknowns (:mod:`pde.unknowns`)."""
+        return [p for p in self.model.parameters() if p.requires_grad] + list(self.unknowns.parameters())
 
     def param_groups(self, lr: float) -> list[dict]:
-        """The optimisers' parameter groups at base learning rate ``lr`` (one group: the model's parameters)."""
-        return [{"params": self.params}]
+        """The optimisers' parameter groups at base learning rate ``lr``: the model's parameters, then the
+        unknowns (a group per own learning rate; L-BFGS flattens them into one)."""
+        model = [p for p in self.model.parameters() if p.requires_grad]
+        return [{"params": model}] + self.unknowns.param_groups(lr)
 
     @property
     def current_phase(self) -> AbstractPhase:
@@ -440,11 +462,13 @@ class Trainer:
         return bool(torch.stack([torch.isfinite(p).all() for p in self.params]).all())
 
     def _remember_good(self):
-        self._good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self._good = ({k: v.detach().clone() for k, v in self.model.state_dict().items()},
+                      {k: v.detach().clone() for k, v in self.unknowns.state_dict().items()})
 
     def _diverged(self, what: str):
         if self._good is not None:
-            self.model.load_state_dict(self._good)
+            self.model.load_state_dict(self._good[0])
+            self.unknowns.load_state_dict(self._good[1])
         self.status = "diverged"
         self.message = (f"training diverged: {what} became NaN/Inf near step {self.step}; "
                         "the model keeps the last good weights")
@@ -460,7 +484,7 @@ class Trainer:
             self.history["wall_time"].append(wall)
             self.history["lr"].append(lr)
             self.history["loss"].append(float(v[0]))
-            for k, x in zip(self._term_keys(), v[1:]):
+            for k, x in zip(self._term_keys() + self._param_keys(), v[1:]):
                 self.history[k].append(float(x))
         rows.clear()
         loss_rows.clear()
@@ -603,6 +627,10 @@ class Trainer:
             sampler_state["trainer:weighting"] = wstate
         if any(self._cuts):
             sampler_state["trainer:phase_cuts"] = np.asarray(self._cuts, dtype=np.int64)
+        for c in self.data:  # observations given with the run: as drawn (subset and noise applied)
+            sampler_state[f"trainer:data:{c.name}"] = {"points": c.points, "values": c.values,
+                                                      "fields": list(c.fields),
+                                                      "derivative": list(c.derivative or []), "weight": c.weight}
         for i, cb in enumerate(self.callbacks):
             if callable(getattr(cb, "state_dict", None)):
                 cstate = cb.state_dict()
@@ -624,6 +652,7 @@ class Trainer:
             "status": self.status,
             "message": self.message,
             "history": {k: np.asarray(v, dtype=np.float64) for k, v in self.history.items()},
+            "unknowns": self.unknowns.state() if self.unknowns.names else None,
             "snapshots": list(self.snapshots),
             "wall_time": self.wall_time if self.status != "running" else time.perf_counter() - self._t_start
             if hasattr(self, "_t_start") else self.wall_time,
@@ -675,7 +704,9 @@ class Trainer:
             cstate = sstate.pop(f"trainer:part:{type(cb).__name__}", None)
             if cstate is not None and cb not in self._user_parts:
                 cb.load_state_dict(cstate)
-        for k in [k for k in sstate if k.startswith(("trainer:callback:", "trainer:part:"))]:
+        if state.get("unknowns"):
+            self.unknowns.load(state["unknowns"])
+        for k in [k for k in sstate if k.startswith(("trainer:callback:", "trainer:part:", "trainer:data:"))]:
             sstate.pop(k)
         self.sampler.load_state_dict(sstate)
         opt = state["optimizer"]

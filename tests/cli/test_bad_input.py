@@ -185,6 +185,24 @@ ROWS = [
     (["dataset", "darcy", "--out", "{dir}"], "is a directory"),
     # list
     (["list", "--bogus"], "unrecognized arguments: --bogus"),
+    # solve: inverse problems (unknown parameters and observation data)
+    (["solve", "burgers", "--data", "{missing}"], "--data"),
+    (["solve", "burgers", "--data", "{dir}"], "is a directory"),
+    (["solve", "burgers", "--data", "{obsnan}"], "contain 1 NaN/Inf value(s)"),
+    (["solve", "burgers", "--data", "{obsout}"], "observation points of 'data' lie outside the domain"),
+    (["solve", "burgers", "--data", "{obsshape}"], "reference values 'usol' have axes of lengths (4, 3)"),
+    (["solve", "burgers", "--data", "{obsok}", "--set", "data.fields=v"], "has no column(s) v"),
+    (["solve", "burgers", "--data", "{obsok}", "--set", "data.names=u=nosuch"], "has no column(s) nosuch"),
+    (["solve", "burgers", "--data", "{obsok}", "--set", "data.subset=0"], "subset must be an integer in [1, 2]"),
+    (["solve", "burgers", "--data", "{obsok}", "--set", "data.nosuch=1"], "unknown data option 'nosuch'"),
+    (["solve", "burgers", "--data", "{obsok}", "--set", "data.noise=x"], "data.noise='x': expected a number"),
+    (["solve", "burgers", "--set", "data.subset=5"], "needs --data FILE"),
+    (["solve", "burgers", "--set", "nu.init=abc"], "nu.init='abc': expected a number"),
+    (["solve", "burgers", "--set", "nu.init=0.5", "--set", "nu.bounds=(0,0.1)"],
+     "bounds (0, 0.1) exclude its initial value 0.5"),
+    (["solve", "burgers", "--set", "nu.init=-1", "--set", "nu.positive=true"], "needs init > 0"),
+    (["solve", "burgers", "--set", "nu.bounds=x"], "expected a pair lo,hi"),
+    (["solve", "burgers", "--set", "nu.nosuch=1"], "unknown option 'nosuch' for the unknown parameter 'nu'"),
 ]
 
 
@@ -215,6 +233,12 @@ def files(tmp_path_factory):
     with h5py.File(d / "other.h5", "w") as f:
         f["x"] = [1.0, 2.0]
     (d / "adir").mkdir()
+    (d / "obs_ok.csv").write_text("x,t,u\n0.1,0.2,0.3\n-0.5,0.5,0.1\n")
+    (d / "obs_nan.csv").write_text("x,t,u\n0.1,0.2,nan\n-0.5,0.5,0.1\n")
+    (d / "obs_out.csv").write_text("x,t,u\n0.1,0.2,0.3\n1.5,0.5,0.1\n")
+    import numpy as np
+
+    np.savez(d / "obs_shape.npz", x=np.linspace(-1, 1, 5), t=np.linspace(0, 0.5, 3), usol=np.zeros((4, 3)))
     return d
 
 
@@ -236,7 +260,8 @@ def _fill(argv, files, tmp_path):
              "empty": files / "empty.h5", "h5": files / "other.h5", "dir": files / "adir",
              "missing": files / "missing.h5", "badpy": files / "bad.py", "tmp": tmp_path,
              "txtref": files / "ref.txt", "nodir": files / "no-such-dir", "fakenpz": files / "fake.npz",
-             "fakemat": files / "fake.mat"}
+             "fakemat": files / "fake.mat", "obsok": files / "obs_ok.csv", "obsnan": files / "obs_nan.csv",
+             "obsout": files / "obs_out.csv", "obsshape": files / "obs_shape.npz"}
     out = []
     for a in argv:
         for k, v in names.items():

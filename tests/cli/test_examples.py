@@ -20,6 +20,8 @@ def _load(name):
     ("allen_cahn_causal", {"steps": 10, "lbfgs_steps": 5, "quiet": True}),
     ("sampler_r3_convection", {"steps": 10}),
     ("sampler_aas_peak", {"steps": 10}),
+    ("inverse_burgers", {"steps": 10, "lbfgs_steps": 5, "n": 100, "quiet": True}),
+    ("inverse_coefficient", {"steps": 10, "lbfgs_steps": 5, "quiet": True}),
 ])
 def test_example_runs(name, kwargs, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)

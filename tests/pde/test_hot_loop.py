@@ -183,3 +183,26 @@ def test_device_lbfgs_chunk_stays_on_the_device(engine, device, hot_loop_trap):
         trainer.run()
     assert trainer.status == "finished" and sum(chunks) >= 1, chunks
     assert trap.events == [], trap.report()
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_unknowns_and_observations_stay_on_the_device(engine, device, hot_loop_trap):
+    """An unknown parameter (its history column every step) and observations with a subset and noise (drawn
+    once, kept through the per-step condition redraws) add no host work between log steps."""
+    import numpy as np
+
+    from pde.observations import Observation
+    from pde.unknowns import Unknown
+
+    problem = define("heat_inverse", SpaceTime(Interval(0, 1), TimeInterval(0, 1)),
+                     lambda d, k: d("u", "t") - k * d("u", "x", "x"), params={"k": Unknown(init=0.5, positive=True)})
+    pts = np.random.default_rng(0).uniform(size=(40, 2))
+    obs = Observation(pts, np.sin(math.pi * pts[:, 0]), subset=20, noise=0.01)
+    base = _trainer(engine, "uniform", device)
+    trainer = Trainer(problem, base.model, SAMPLERS["uniform"](), ENGINES[engine](), base.settings, device=device,
+                      dtype=torch.float32, seed=0, quiet=True, data=[obs])
+    with hot_loop_trap() as trap:
+        _run_trapped(trainer, trap)
+    assert trainer.status == "finished" and trap.armed_steps == STEPS - LOG_EVERY
+    assert len(trainer.history["param/k"]) == STEPS
+    assert trap.events == [], trap.report()
