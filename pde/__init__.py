@@ -10,9 +10,11 @@ __version__ = "0.1.0"
 
 from .collocation import AbstractSampler, RandomSampler
 from .conditions import AbstractCondition, Dirichlet, Initial, Neumann, Periodic
+from .csg import Difference, Intersection, Union
 from .derivatives import AbstractDerivativeEngine, AbstractDerivatives, Autograd
 from .domain import AbstractDomain, Ball, Box, Disk, Interval, SpaceTime, TimeInterval
 from .models import MLP, PINN, ModifiedMLP
+from .polygon import Polygon
 from .problem import AbstractProblem, Reference, define
 from .solve import Run, evaluate, solve
 from .training import Settings, resume
@@ -31,7 +33,8 @@ def load(path, device=None, *, model=True):
 
 __all__ = [
     "AbstractCondition", "AbstractDerivativeEngine", "AbstractDerivatives", "AbstractDomain", "AbstractProblem",
-    "AbstractSampler", "Autograd", "Ball", "Box", "Dirichlet", "Disk", "Initial", "Interval", "MLP", "ModifiedMLP",
-    "Neumann", "PINN", "Periodic", "RandomSampler", "Reference", "Run", "Settings", "SpaceTime", "TimeInterval",
-    "define", "evaluate", "load", "resume", "solve", "__version__",
+    "AbstractSampler", "Autograd", "Ball", "Box", "Difference", "Dirichlet", "Disk", "Initial", "Intersection",
+    "Interval", "MLP", "ModifiedMLP", "Neumann", "PINN", "Periodic", "Polygon", "RandomSampler", "Reference",
+    "Run", "Settings", "SpaceTime", "TimeInterval", "Union", "define", "evaluate", "load", "resume", "solve",
+    "__version__",
 ]
