@@ -1,9 +1,19 @@
-"""The training loop: loss terms, causal weighting, Adam then L-BFGS, progress, checkpoints."""
+"""The training loop and its parts: loss terms and weightings, optimiser phases, callbacks, resume."""
 
-from .callbacks import AbstractCallback, Checkpointer, HistoryRecorder, NaNGuard, ProgressDisplay, SamplerUpdater
+from .callbacks import (
+    AbstractCallback,
+    CausalSchedule,
+    Checkpointer,
+    HistoryRecorder,
+    NaNGuard,
+    ProgressDisplay,
+    SamplerUpdater,
+)
 from .lbfgs import DeviceLBFGS
 from .losses import CausalWeighting, LossTerms
+from .phases import AbstractPhase, AdamPhase, LBFGSPhase, default_phases
 from .trainer import ResumeDeviceError, Settings, Trainer, TrainingDiverged
+from .weighting import AbstractLossWeighting, FixedWeights, GradientNormBalancing
 
 
 def resume(path, steps=None, *, quiet=False, device=None, model=None, callbacks=(), reduction=None):
@@ -13,6 +23,7 @@ def resume(path, steps=None, *, quiet=False, device=None, model=None, callbacks=
     return _resume(path, steps, quiet=quiet, device=device, model=model, callbacks=callbacks, reduction=reduction)
 
 
-__all__ = ["AbstractCallback", "Checkpointer", "HistoryRecorder", "NaNGuard", "ProgressDisplay", "SamplerUpdater",
-           "CausalWeighting", "DeviceLBFGS", "LossTerms", "Settings", "ResumeDeviceError", "Trainer",
-           "TrainingDiverged", "resume"]
+__all__ = ["AbstractCallback", "CausalSchedule", "Checkpointer", "HistoryRecorder", "NaNGuard", "ProgressDisplay",
+           "SamplerUpdater", "AbstractPhase", "AdamPhase", "LBFGSPhase", "default_phases", "AbstractLossWeighting",
+           "FixedWeights", "GradientNormBalancing", "CausalWeighting", "DeviceLBFGS", "LossTerms", "Settings",
+           "ResumeDeviceError", "Trainer", "TrainingDiverged", "resume"]

@@ -13,7 +13,8 @@ with ``on_train_start`` before the first step of ``run()`` and ``on_train_end`` 
 iterations and calls, per chunk, ``on_step_start``, then ``on_log`` (every chunk end is a log step;
 ``trainer.last`` holds the chunk's loss) and, unless it converged, ``after_log``; ``on_step_end`` is Adam's only.
 The default list (built from :class:`~pde.training.trainer.Settings` by :func:`default_callbacks`) is
-``[HistoryRecorder, SamplerUpdater, NaNGuard, ProgressDisplay, Checkpointer]``; the user's callbacks
+``[HistoryRecorder, SamplerUpdater, NaNGuard, (CausalSchedule,) ProgressDisplay, Checkpointer]``, after
+the trainer's loss weighting (:mod:`pde.training.weighting`, a part too, first in the list); the user's callbacks
 are inserted before the :class:`Checkpointer`, so they run after the NaN guard with the history up to date.
 Read device values (a host synchronisation) in ``on_log`` only: in the per-step hooks it costs one per step.
 
@@ -28,8 +29,8 @@ import time
 
 import torch
 
-__all__ = ["AbstractCallback", "HistoryRecorder", "NaNGuard", "Checkpointer", "SamplerUpdater", "ProgressDisplay",
-           "FunctionCallback", "default_callbacks"]
+__all__ = ["AbstractCallback", "HistoryRecorder", "NaNGuard", "Checkpointer", "SamplerUpdater", "CausalSchedule",
+           "ProgressDisplay", "FunctionCallback", "default_callbacks"]
 
 
 class AbstractCallback:
@@ -159,17 +160,32 @@ class NaNGuard(AbstractCallback):
         return None
 
 
+class CausalSchedule(AbstractCallback):
+    """The causal eps schedule (:class:`~pde.training.losses.CausalWeighting` ``eps_schedule``): at each Adam
+    log step, read the smallest causal weight of the latest step (one host read) and move eps on once every
+    weight exceeds ``delta``. ``trainer.causal_status`` keeps ``(smallest weight, eps it was reached with)``
+    for the progress line. The eps itself is stored with the checkpoint (``trainer:causal``)."""
+
+    def on_log(self, trainer, step):
+        last_cw = trainer._last_cw
+        if trainer.phase != "adam" or last_cw is None or trainer.causal is None:
+            trainer.causal_status = None
+            return None
+        wmin = float(last_cw.min())
+        trainer.causal_status = (wmin, trainer.causal.eps)
+        trainer.causal.advance(wmin)
+        return None
+
+
 class ProgressDisplay(AbstractCallback):
-    """The progress line at each log step (loss, terms, and with causal weighting the smallest weight and eps);
-    it also advances the causal eps schedule with that smallest weight (one host read, at log steps only)."""
+    """The progress line at each log step (loss, terms, and with causal weighting the smallest weight and the
+    eps it was reached with, from :class:`CausalSchedule`)."""
 
     def on_log(self, trainer, step):
         extra = ""
-        last_cw = trainer._last_cw
-        if trainer.phase == "adam" and last_cw is not None and trainer.causal is not None:
-            wmin = float(last_cw.min())
-            extra = f"causal min w {wmin:.2f} eps {trainer.causal.eps:g}"
-            trainer.causal.advance(wmin)
+        status = getattr(trainer, "causal_status", None)
+        if trainer.phase == "adam" and status is not None:
+            extra = f"causal min w {status[0]:.2f} eps {status[1]:g}"
         trainer.progress.report(step, trainer.history["loss"][-1],
                                 {k[5:]: trainer.history[k][-1] for k in trainer._term_keys()}, extra)
         return None
@@ -194,7 +210,9 @@ class Checkpointer(AbstractCallback):
 
 
 def default_callbacks(settings) -> list[AbstractCallback]:
-    """The built-in parts, in loop order: history, sampler updates, NaN guard, progress, checkpoints."""
+    """The built-in parts, in loop order: history, sampler updates, NaN guard, the causal eps schedule (with
+    causal weighting), progress, checkpoints."""
+    causal = [CausalSchedule()] if settings.causal is not None else []
     return [HistoryRecorder(settings.history_every, settings.log_every, settings.steps),
             SamplerUpdater(settings.resample_every, settings.snapshot_every),
-            NaNGuard(), ProgressDisplay(), Checkpointer()]
+            NaNGuard(), *causal, ProgressDisplay(), Checkpointer()]

@@ -154,6 +154,21 @@ class LossTerms:
             res = self.pde_residual(model, points)
             return _pointwise(res).detach()
 
+    @property
+    def weight_tensor(self) -> torch.Tensor | None:
+        """The term weights ``(K,)`` the total uses (set by a loss weighting; None: :attr:`weights`)."""
+        return self._weight_tensor
+
+    @weight_tensor.setter
+    def weight_tensor(self, w: torch.Tensor) -> None:
+        if w.shape != (len(self.term_names),):
+            raise ValueError(f"term weights must have shape ({len(self.term_names)},), got {tuple(w.shape)}")
+        self._weight_tensor = w
+
+    def term_losses(self, model, points, cond_points, point_weights=None, causal_weights=None) -> torch.Tensor:
+        """The unweighted term losses ``(K,)``, with their graph (for gradient-based loss balancing)."""
+        return self._evaluate(model, points, cond_points, point_weights, causal_weights)[0]
+
     def __call__(self, model, points, cond_points, point_weights=None, causal_weights=None):
         """Return ``(total_loss, term_losses (K,), per-point squared PDE residual (N,), causal weights or None)``.
 
@@ -162,6 +177,14 @@ class LossTerms:
         Causal weights are ``(bins,)`` for one residual, ``(R, bins)`` for ``R`` residuals;
         ``causal_weights`` (same shape, optional) are used instead of computing them.
         """
+        stacked, pointwise, cw = self._evaluate(model, points, cond_points, point_weights, causal_weights)
+        w = self._weight_tensor
+        if w is None or w.device != stacked.device or w.dtype != stacked.dtype:
+            w = self._weight_tensor = torch.tensor(self.weights, device=stacked.device, dtype=stacked.dtype)
+        return (w * stacked).sum(), stacked.detach(), pointwise.detach(), cw
+
+    def _evaluate(self, model, points, cond_points, point_weights, causal_weights):
+        """``(term losses (K,) with graph, per-point squared PDE residual (N,), causal weights or None)``."""
         res = self.pde_residual(model, points)
         terms, cws, pointwise = [], [], None
         for i, name in enumerate(self.residual_names):
@@ -189,12 +212,8 @@ class LossTerms:
                 terms.append(self._reduce(sq.reshape(sq.shape[0], -1).mean(1), c.name))
             else:
                 terms.append(sq.mean())
-        stacked = torch.stack(terms)
-        w = self._weight_tensor
-        if w is None or w.device != stacked.device or w.dtype != stacked.dtype:
-            w = self._weight_tensor = torch.tensor(self.weights, device=stacked.device, dtype=stacked.dtype)
         cw = None if not cws else cws[0] if len(cws) == 1 else torch.stack(cws)
-        return (w * stacked).sum(), stacked.detach(), pointwise.detach(), cw
+        return torch.stack(terms), pointwise, cw
 
 
 def _check_scalar(value, name):

@@ -1,6 +1,8 @@
 """The one training loop used for every problem, model, sampler and derivative engine.
 
-Phases: Adam with a learning-rate schedule for ``steps`` steps, then L-BFGS for
+The loop is short: it runs optimiser phases (:mod:`pde.training.phases`) one after the other, with a loss
+weighting (:mod:`pde.training.weighting`) and callbacks (:mod:`pde.training.callbacks`) as parts, all objects.
+By default (from :class:`Settings`): Adam with a learning-rate schedule for ``steps`` steps, then L-BFGS for
 ``lbfgs_steps`` iterations, with torch's strong-Wolfe line search (host decisions at every
 evaluation) or, with ``lbfgs_line_search="device"``, :class:`~pde.training.lbfgs.DeviceLBFGS`
 (Armijo backtracking decided on the device). Losses are evaluated on the device; the host
@@ -14,7 +16,7 @@ the run file is written at the start (step 0), every ``checkpoint_every`` steps 
 condition points, the trainer's generator, the engine's random state, the causal eps, the L-BFGS
 phase's frozen causal weights, stateful user callbacks), so resume is bit-exact; the L-BFGS
 objective is deterministic (causal weights frozen for the phase, a stochastic engine inside
-``engine.frozen()``); the compile fallback catches compilation errors only (:data:`COMPILE_ERRORS`).
+``engine.frozen()``); the compile fallback catches compilation errors only (:func:`compile_errors`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import functools
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -33,17 +37,15 @@ from ..collocation import AbstractSampler
 from ..derivatives.base import AbstractDerivativeEngine
 from ..problem import AbstractProblem
 from .callbacks import AbstractCallback, FunctionCallback, HistoryRecorder, default_callbacks
-from .lbfgs import DeviceLBFGS
 from .losses import CausalWeighting, LossTerms
+from .phases import LBFGS_LINE_SEARCHES, LR_SCHEDULES, AbstractPhase, AdamPhase, LBFGSPhase, default_phases
 from .progress import Progress
+from .weighting import AbstractLossWeighting, make_weighting
 
-__all__ = ["Settings", "Trainer", "TrainingDiverged", "ResumeDeviceError", "COMPILE_ERRORS"]
+__all__ = ["Settings", "Trainer", "TrainingDiverged", "ResumeDeviceError", "compile_errors"]
 
-LR_SCHEDULES = ("constant", "exponential", "cosine", "linear")
 #: ``compile`` values: off, or a ``torch.compile`` mode ("reduce-overhead" adds CUDA graphs on CUDA)
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-#: ``lbfgs_line_search`` values: torch's strong Wolfe (host round trips) or :class:`DeviceLBFGS` (none)
-LBFGS_LINE_SEARCHES = ("strong_wolfe", "device")
 
 
 class TrainingDiverged(RuntimeError):
@@ -54,8 +56,13 @@ class ResumeDeviceError(ValueError):
     """A run's random-number state was saved on another device type than the one asked to resume on."""
 
 
-def _compile_errors() -> tuple[type, ...]:
-    """Exception types raised by compilation (dynamo tracing, AOT autograd, inductor code generation)."""
+@functools.cache
+def compile_errors() -> tuple[type, ...]:
+    """Exception types raised by compilation (dynamo tracing, AOT autograd, inductor code generation).
+
+    Looked up on first use: importing ``torch._dynamo`` takes over a second, which a run that does not
+    compile should not pay.
+    """
     out: list[type] = []
     try:
         from torch._dynamo.exc import TorchDynamoException
@@ -69,10 +76,6 @@ def _compile_errors() -> tuple[type, ...]:
     except ImportError:  # pragma: no cover
         pass
     return tuple(out)
-
-
-#: what the compile fallback catches (anything else, e.g. an out-of-memory error, propagates)
-COMPILE_ERRORS = _compile_errors()
 
 
 @dataclass
@@ -101,6 +104,9 @@ class Settings:
     deterministic: avoid CUDA atomics where pdekit can (the causal slice sums use a one-hot matrix
     product instead of ``index_add_``) and set the engine's ``deterministic`` attribute if it has one,
     so same-seed runs on a GPU give the same numbers.
+    balancing: automatic loss balancing (:mod:`pde.training.weighting`): None (fixed weights) or
+    ``"gradient_norm"`` / ``{"name": "gradient_norm", "update_every": 100, "alpha": 0.9}``
+    (:class:`~pde.training.weighting.GradientNormBalancing`).
     lbfgs_history: L-BFGS curvature pairs kept. lbfgs_line_search: ``"strong_wolfe"``
     (``torch.optim.LBFGS``; an iteration is one accepted step, one or more evaluations)
     or ``"device"`` (:class:`~pde.training.lbfgs.DeviceLBFGS`: an iteration is one evaluation,
@@ -128,6 +134,7 @@ class Settings:
     lbfgs_line_search: str = "strong_wolfe"
     checkpoint_seconds: float = 60.0
     deterministic: bool = False
+    balancing: str | dict | None = None
 
     def __post_init__(self):
         if self.compile in (True, "on", "true"):
@@ -165,6 +172,7 @@ class Settings:
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; allowed: {', '.join(LR_SCHEDULES)}")
         if isinstance(self.causal, dict):
             self.causal = CausalWeighting(**self.causal)
+        make_weighting(self.balancing)  # checks the name and options
         if self.steps + self.lbfgs_steps == 0:
             raise ValueError("steps and lbfgs_steps are both 0: nothing to train")
 
@@ -172,17 +180,6 @@ class Settings:
         out = dataclasses.asdict(self)
         out["causal"] = self.causal.describe() if self.causal is not None else None
         return out
-
-
-def _lr_lambda(s: Settings):
-    if s.lr_schedule == "constant":
-        return lambda k: 1.0
-    if s.lr_schedule == "exponential":
-        return lambda k: s.lr_decay ** (k / s.decay_steps)
-    total = max(s.steps, 1)
-    if s.lr_schedule == "linear":  # to zero at the last Adam step (the STDE paper's schedule)
-        return lambda k: max(0.0, 1.0 - k / total)
-    return lambda k: s.lr_decay + (1 - s.lr_decay) * 0.5 * (1 + math.cos(math.pi * min(k, total) / total))
 
 
 def engine_state(engine) -> dict:
@@ -275,6 +272,12 @@ class Trainer:
     ``log_every`` iterations (see :mod:`pde.training.callbacks`). A callback with ``state_dict()`` /
     ``load_state_dict()`` is checkpointed and restored with the run.
     ``reduction``: see :class:`~pde.training.losses.LossTerms`.
+    ``phases``: the optimiser phases to run in order (:mod:`pde.training.phases`; default
+    :func:`~pde.training.phases.default_phases` of ``settings``: Adam, then L-BFGS). ``weighting``: the loss
+    weighting (:mod:`pde.training.weighting`; default from ``settings.balancing``), the first of the parts.
+    :func:`pde.training.resume` rebuilds the default phases and the weighting from the stored settings; a
+    run with hand-built phases is resumed by building the same trainer and calling :meth:`load_training_state`.
+    The optimisers train :meth:`param_groups` (the one place that says what is trainable).
     ``on_checkpoint(trainer)`` is called at the start (step 0), at every checkpoint (every
     ``checkpoint_every`` steps and every ``checkpoint_seconds``) and is up to the caller at the end.
     The causal weighting of ``settings`` is copied (its eps schedule advances on the copy, which the
@@ -283,7 +286,8 @@ class Trainer:
 
     def __init__(self, problem: AbstractProblem, model: torch.nn.Module, sampler: AbstractSampler,
                  engine: AbstractDerivativeEngine, settings: Settings, *, device, dtype, seed: int,
-                 quiet: bool = False, on_checkpoint=None, callbacks=(), reduction=None):
+                 quiet: bool = False, on_checkpoint=None, callbacks=(), reduction=None, phases=None,
+                 weighting=None):
         self.problem, self.model, self.sampler, self.engine = problem, model, sampler, engine
         self.callbacks = list(callbacks or ())
         self.stopped = False
@@ -320,11 +324,21 @@ class Trainer:
         self.generator = torch.Generator(self.device).manual_seed(seed)
         sampler.setup(problem.domain, generator=self.generator, device=self.device, dtype=dtype)
         self.cond_points = [self._draw_condition(c) for c in self.conditions]
-        self.params = [p for p in model.parameters() if p.requires_grad]
-        self.adam = torch.optim.Adam(self.params, lr=settings.lr, **({"fused": True} if settings.compile else {}))
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.adam, _lr_lambda(settings))
-        self.lbfgs = None
-        self._lbfgs_cw = None  # causal weights frozen for the L-BFGS phase
+        self.params = self.trainable_parameters()
+        self.phases: list[AbstractPhase] = list(phases) if phases is not None else default_phases(settings)
+        if not self.phases or not all(isinstance(p, AbstractPhase) for p in self.phases):
+            raise TypeError(f"phases must be a non-empty list of AbstractPhase objects, got {phases!r}")
+        self._phase_ends = list(itertools.accumulate(p.steps for p in self.phases))
+        if self._phase_ends[-1] == 0:
+            raise ValueError("every phase has 0 steps: nothing to train")
+        self.weighting = weighting if weighting is not None else make_weighting(settings.balancing)
+        if not isinstance(self.weighting, AbstractLossWeighting):
+            raise TypeError(f"weighting must be an AbstractLossWeighting, got {weighting!r}")
+        self.weighting.bind(self)
+        # the weighting runs first among the parts (it may reweight the step it precedes)
+        self.parts.insert(0, self.weighting)
+        for phase in self.phases:
+            phase.bind(self)
         self.step = 0
         self.status, self.message = "running", ""
         self.history: dict[str, list] = {k: [] for k in ["step", "wall_time", "lr", "loss", *self._term_keys()]}
@@ -339,7 +353,40 @@ class Trainer:
 
     @property
     def total_steps(self) -> int:
-        return self.settings.steps + self.settings.lbfgs_steps
+        return self._phase_ends[-1]
+
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        """Every tensor the optimisers update: the model's parameters that require grad."""
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    def param_groups(self, lr: float) -> list[dict]:
+        """The optimisers' parameter groups at base learning rate ``lr`` (one group: the model's parameters)."""
+        return [{"params": self.params}]
+
+    @property
+    def current_phase(self) -> AbstractPhase:
+        """The phase the current step belongs to (at a phase boundary: the one that ends there)."""
+        for phase, end in zip(self.phases, self._phase_ends):
+            if self.step <= end and phase.steps > 0:
+                return phase
+        return self.phases[-1]
+
+    def _phase_key(self, phase: AbstractPhase) -> str:
+        names = [p.name for p in self.phases]
+        return phase.name if names.count(phase.name) == 1 else f"{phase.name}#{self.phases.index(phase)}"
+
+    # the default phases' optimisers, by name (benchmarks and tests reach for them)
+    @property
+    def adam(self):
+        return next(p.optimizer for p in self.phases if isinstance(p, AdamPhase))
+
+    @property
+    def scheduler(self):
+        return next(p.scheduler for p in self.phases if isinstance(p, AdamPhase))
+
+    @property
+    def _lbfgs_cw(self):
+        return next((p.causal_weights for p in self.phases if isinstance(p, LBFGSPhase)), None)
 
     def _draw_condition(self, c):
         n = c.n or (self.settings.n_initial if c.region == "initial" else self.settings.n_boundary)
@@ -421,10 +468,11 @@ class Trainer:
         for cb in self.parts:  # the Checkpointer writes the run file here, the NaN guard remembers the weights
             cb.on_train_start(self)
         self.stopped = False
-        if self.step < self.settings.steps:
-            self._adam()
-        if self.status == "running" and not self.stopped and self.step < self.total_steps:
-            self._lbfgs()
+        for phase, end in zip(self.phases, self._phase_ends):
+            if self.status != "running" or self.stopped:
+                break
+            if self.step < end:
+                phase.run(self, end)
         if self.status == "running":
             self.status = "finished"
         self.wall_time = time.perf_counter() - self._t_start
@@ -448,7 +496,7 @@ class Trainer:
     def _loss(self, points, causal_weights=None):
         """``(total, terms, per-point squared residual, causal weights)`` (compiled when asked).
 
-        Only compilation errors (:data:`COMPILE_ERRORS`: dynamo, AOT autograd, inductor) switch to eager mode,
+        Only compilation errors (:func:`compile_errors`: dynamo, AOT autograd, inductor) switch to eager mode,
         with a printed message; any other exception (an out-of-memory error, a bug) propagates.
         """
         weights = self.sampler.residual_weights(points) if hasattr(self.sampler, "residual_weights") else None
@@ -456,7 +504,7 @@ class Trainer:
             return self._eager_loss(points, self.cond_points, weights, causal_weights)
         try:
             out = self._compiled_loss(points, self.cond_points, weights, causal_weights)
-        except COMPILE_ERRORS as e:  # no C compiler, unsupported op, ...: carry on in eager mode, same numbers
+        except compile_errors() as e:  # no C compiler, unsupported op, ...: carry on in eager mode, same numbers
             self._compile_failed(e)
             return self._eager_loss(points, self.cond_points, weights, causal_weights)
         if self.settings.compile == "reduce-overhead":
@@ -474,120 +522,13 @@ class Trainer:
             return out
         try:
             out[0].backward()
-        except COMPILE_ERRORS as e:
+        except compile_errors() as e:
             self._compile_failed(e)
             out = self._loss(pts)
             zero_grad()
             out[0].backward()
         self._compile_checked = True
         return out
-
-    def _adam(self):
-        """The Adam phase: the optimizer step here, everything else in the parts (see :mod:`.callbacks`)."""
-        s = self.settings
-        self.phase = "adam"
-        self.progress.start("adam", self.step, s.steps)
-        self._last_cw = None
-        zero_grad = lambda: self.adam.zero_grad(set_to_none=True)  # noqa: E731
-        while self.step < s.steps:
-            for cb in self.parts:
-                cb.on_step_start(self, self.step)
-            pts = self.sampler.points()
-            total, terms, pointwise, cw = self._forward_backward(pts, zero_grad)
-            self.adam.step()
-            lr = self.scheduler.get_last_lr()[0]
-            self.scheduler.step()
-            self.step += 1
-            self._last_cw = cw if cw is not None else self._last_cw
-            self.last = (pts, total, terms, pointwise, lr)
-            for cb in self.parts:
-                cb.on_step_end(self, self.step)
-            if (self.step % s.log_every == 0 or self.step == s.steps) and self._log_parts():
-                break
-            for cb in self.parts:
-                cb.after_log(self, self.step)
-        self.last = None
-        if self.status != "diverged":  # the rows buffered since the last log step (a diverged run stops at one)
-            self._history_recorder.flush(self)
-
-    def _make_lbfgs(self):
-        if self.settings.lbfgs_line_search == "device":
-            return DeviceLBFGS(self.params, lr=1.0, max_iter=self.settings.log_every,
-                               history_size=self.settings.lbfgs_history, tolerance_grad=1e-12, tolerance_change=1e-15)
-        return torch.optim.LBFGS(self.params, lr=1.0, max_iter=self.settings.log_every,
-                                 history_size=self.settings.lbfgs_history, line_search_fn="strong_wolfe",
-                                 tolerance_grad=1e-12, tolerance_change=1e-15)
-
-    def _lbfgs(self):
-        """L-BFGS on a fixed, deterministic objective.
-
-        The interior points are those of the sampler at the start of the phase; causal weights are computed
-        once at its start and held fixed (stop-grad weights recomputed at every evaluation would make the value
-        not the function whose gradient L-BFGS is given); a stochastic engine is frozen (same random
-        directions at every evaluation, see :func:`frozen_engine`).
-        """
-        if self.lbfgs is None:
-            self.lbfgs = self._make_lbfgs()
-        self.phase = "lbfgs"
-        self.progress.start("lbfgs", self.step, self.total_steps)
-        pts = self.sampler.points()
-        self._remember_good()
-        with frozen_engine(self.engine, self.device) as rewind:
-            if self.causal is not None and self._lbfgs_cw is None:
-                rewind()
-                with torch.enable_grad():  # autograd derivatives need a graph (no_grad gave u_t = 0)
-                    cw = self._loss(pts)[3]
-                self._lbfgs_cw = cw.detach().clone()
-                rewind()
-
-            def evaluate():
-                rewind()
-                out = self._loss(pts, self._lbfgs_cw)
-                rewind()
-                return out
-
-            def closure():
-                self.lbfgs.zero_grad(set_to_none=True)
-                total = evaluate()[0]
-                total.backward()
-                return total
-
-            self._lbfgs_loop(closure, evaluate)
-
-    def _lbfgs_loop(self, closure, evaluate):
-        s = self.settings
-        on_device = isinstance(self.lbfgs, DeviceLBFGS)
-        while self.step < self.total_steps:
-            for cb in self.parts:  # per chunk of log_every iterations: on_step_start, on_log, after_log
-                cb.on_step_start(self, self.step)
-            chunk = min(s.log_every, self.total_steps - self.step)
-            group = self.lbfgs.param_groups[0]
-            group["max_iter"] = chunk
-            if on_device:  # one host read per chunk: the optimizer's counters and converged flag
-                self.lbfgs.step(closure)
-                info = self.lbfgs.info()
-                converged = info["converged"]
-                done = f"{info['n_iter']} accepted steps ({info['func_evals']} evaluations)"
-            else:
-                # torch stops a step early on its evaluation cap too; that is not convergence, so the cap is
-                # set out of reach (the strong-Wolfe search uses at most 25 evaluations per iteration)
-                group["max_eval"] = 26 * chunk
-                state = self.lbfgs.state[self.params[0]]
-                before = state.get("n_iter", 0)
-                self.lbfgs.step(closure)
-                n_iter = state.get("n_iter", 0)
-                converged, done = n_iter - before < chunk, f"{n_iter} iterations"
-            self.step += chunk
-            total, terms, _, _ = evaluate()
-            self.last = (None, total, terms, None, float("nan"))
-            if self._log_parts():  # history row, NaN guard, progress, the user's callbacks
-                return
-            if converged:  # gradient or change below tolerance
-                self.progress.message(f"[lbfgs] converged after {done}")
-                self.step = self.total_steps
-                break
-            for cb in self.parts:  # the checkpointer
-                cb.after_log(self, self.step)
 
     # -- state --------------------------------------------------------------------------------
     def training_state(self) -> dict:
@@ -608,19 +549,23 @@ class Trainer:
             sampler_state["trainer:causal"] = {"eps": float(self.causal.eps)}
         if self._lbfgs_cw is not None:
             sampler_state["trainer:lbfgs_causal_weights"] = self._lbfgs_cw
+        if wstate := self.weighting.state_dict():
+            sampler_state["trainer:weighting"] = wstate
         for i, cb in enumerate(self.callbacks):
             if callable(getattr(cb, "state_dict", None)):
                 cstate = cb.state_dict()
                 if cstate or not isinstance(cb, AbstractCallback):  # an AbstractCallback's {}: nothing to store
                     sampler_state[f"trainer:callback:{i}"] = cstate
-        for cb in self.parts:  # the built-in parts (the user's are stored above); none holds state today
-            if cb not in self._user_parts and (cstate := cb.state_dict()):
+        for cb in self.parts:  # the built-in parts (the user's and the weighting are stored above)
+            if cb not in self._user_parts and cb is not self.weighting and (cstate := cb.state_dict()):
                 sampler_state[f"trainer:part:{type(cb).__name__}"] = cstate
-        phase = "adam" if self.lbfgs is None else "lbfgs"
-        opt = self.adam if self.lbfgs is None else self.lbfgs
+        phase = self.current_phase
+        pstate = phase.state_dict()
+        for k, v in pstate.get("extra", {}).items():
+            sampler_state[f"trainer:{k}"] = v
         return {
-            "optimizer": {"phase": phase, "state": opt.state_dict()},
-            "scheduler": self.scheduler.state_dict(),
+            "optimizer": {"phase": self._phase_key(phase), "state": pstate.get("optimizer", {})},
+            "scheduler": pstate.get("scheduler"),
             "sampler": {"describe": self.sampler.describe(), "state": sampler_state},
             "rng": {"torch_generator": self.generator.get_state(), "device": str(self.device)},
             "step": self.step,
@@ -659,7 +604,12 @@ class Trainer:
         if causal is not None and self.causal is not None:
             self.causal.eps = float(causal["eps"])
         cw = sstate.pop("trainer:lbfgs_causal_weights", None)
-        self._lbfgs_cw = None if cw is None else cw.to(self.device, self.dtype)
+        for phase in self.phases:
+            if isinstance(phase, LBFGSPhase):
+                phase.causal_weights = None if cw is None else cw.to(self.device, self.dtype)
+        wstate = sstate.pop("trainer:weighting", None)
+        if wstate is not None:
+            self.weighting.load_state_dict(wstate)
         for i, cb in enumerate(self.callbacks):
             cstate = sstate.pop(f"trainer:callback:{i}", None)
             if cstate is not None and callable(getattr(cb, "load_state_dict", None)):
@@ -672,13 +622,11 @@ class Trainer:
             sstate.pop(k)
         self.sampler.load_state_dict(sstate)
         opt = state["optimizer"]
-        if opt["phase"] == "lbfgs":
-            self.lbfgs = self._make_lbfgs()
-            self.lbfgs.load_state_dict(opt["state"])
-        else:
-            self.adam.load_state_dict(opt["state"])
-        if state.get("scheduler"):
-            self.scheduler.load_state_dict(state["scheduler"])
+        phase = next((p for p in self.phases if self._phase_key(p) == opt["phase"]), None)
+        if phase is None:
+            raise ValueError(f"the run stopped in the optimiser phase {opt['phase']!r}, which this trainer does not "
+                             f"have (phases: {[self._phase_key(p) for p in self.phases]})")
+        phase.load_state_dict({"optimizer": opt["state"], "scheduler": state.get("scheduler")})
         # generator states are CPU byte tensors for CPU and CUDA generators alike
         self.generator.set_state(state["rng"]["torch_generator"].to("cpu", torch.uint8))
         self.step = int(state["step"])

@@ -7,6 +7,7 @@ from pde.solve import solve
 from pde.training import (
     AbstractCallback,
     Checkpointer,
+    FixedWeights,
     HistoryRecorder,
     NaNGuard,
     ProgressDisplay,
@@ -74,8 +75,9 @@ def test_trainer_puts_user_callbacks_after_the_guard_and_before_the_checkpointer
     solve(heat1(), MLP(width=8, depth=2), callbacks=[cb, fn], **small(steps=4))
     parts = seen["parts"]
     kinds = [type(p) for p in parts]
-    assert kinds[:4] == [HistoryRecorder, SamplerUpdater, NaNGuard, ProgressDisplay] and kinds[-1] is Checkpointer
-    assert parts[4] is cb and isinstance(parts[5], FunctionCallback) and parts[5].fn is fn and len(parts) == 7
+    assert kinds[:5] == [FixedWeights, HistoryRecorder, SamplerUpdater, NaNGuard, ProgressDisplay]
+    assert kinds[-1] is Checkpointer
+    assert parts[5] is cb and isinstance(parts[6], FunctionCallback) and parts[6].fn is fn and len(parts) == 8
     assert seen["callbacks"] == [cb, fn]  # the user's list as given
 
 

@@ -48,9 +48,9 @@ def test_causal_weights_follow_the_formula():
     ("linear", [1.0, 0.5, 0.0]),              # to zero at the last Adam step
 ])
 def test_lr_schedules(schedule, expect):
-    from pde.training.trainer import _lr_lambda
+    from pde.training.phases import lr_factor
 
-    f = _lr_lambda(Settings(steps=100, lr_schedule=schedule, lr_decay=0.5, decay_steps=100))
+    f = lr_factor(schedule, 0.5, 100, 100)
     assert [f(k) for k in (0, 50, 100)] == pytest.approx(expect)
 
 
