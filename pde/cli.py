@@ -234,6 +234,10 @@ def cmd_solve(args) -> int:
     errors = (f"relative L2 error {m['rel_l2']:.3e}  max abs error {m['max_abs']:.3e}" if "rel_l2" in m
               else "no reference to compare with")
     print(f"{problem.name}: {errors}  ({run.status}, {run.wall_time:.1f} s, run file {out})")
+    from .metrics import per_field
+
+    for f, fm in per_field(m).items():
+        print(f"  {f}: relative L2 error {fm['rel_l2']:.3e}  max abs error {fm['max_abs']:.3e}")
     return 0 if run.status == "finished" else 1
 
 

@@ -1,0 +1,92 @@
+"""Laplace equation on a square plate with four circular holes, with a finite-element reference."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from pde.conditions import Dirichlet
+from pde.domain import Box, Disk
+from pde.problem import AbstractProblem, Reference, check_positive
+
+__all__ = ["PoissonHoles"]
+
+CENTRES = ((0.25, 0.25), (0.75, 0.25), (0.25, 0.75), (0.75, 0.75))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(radius: float, hole_value: float, h: float):
+    from ._fem_poisson import solve_poisson_fem
+
+    def boundary(x, y):
+        on_hole = np.zeros_like(x, dtype=bool)
+        for cx, cy in CENTRES:
+            on_hole |= np.hypot(x - cx, y - cy) < radius + 1e-9
+        return np.where(on_hole, hole_value, 0.0)
+
+    pts, u = solve_poisson_fem(lambda x, y: np.zeros_like(x), boundary, CENTRES, radius, h, order=2)
+    pts.setflags(write=False)
+    u.setflags(write=False)
+    return pts, u
+
+
+@dataclass
+class PoissonHoles(AbstractProblem):
+    """Laplace equation on the unit square minus four disks of radius ``radius`` centred at ``(0.25 | 0.75)^2``::
+
+        lap u = 0   in  Box([0, 0], [1, 1]) - 4 Disk(c, radius),
+        u = 0 on the outer square (condition "bc_outer", ``on="outer"``),
+        u = hole_value on the four circles (condition "bc_holes", ``on="holes"``).
+
+    The disks share the boundary part name ``"holes"`` (``Disk(c, r, name="holes")``, see :mod:`pde.csg`).
+
+    Reference: P2 finite elements (scikit-fem) on a Triangle mesh of edge ``solver_h`` (default 0.01,
+    about 16,000 vertices) with the circles as 63-gons (:mod:`problems._fem_poisson`), at the mesh
+    vertices; the FEM is checked by refinement against a manufactured solution
+    (``tests/problems/test_fem_poisson.py``). Needs the ``fem`` extra (``pip install pdekit[fem]``);
+    without it the problem still trains, and has no reference.
+    """
+
+    name = "poisson_holes"
+
+    radius: float = 0.1
+    hole_value: float = 1.0
+    solver_h: float = 0.01
+
+    def __post_init__(self):
+        check_positive("radius", self.radius)
+        if not self.radius < 0.25:
+            raise ValueError(f"radius must be < 0.25 (the holes may not touch), got {self.radius}")
+        check_positive("solver_h", self.solver_h)
+
+    def default_model(self):
+        from pde.models import MLP
+
+        return MLP(width=64, depth=4)
+
+    def default_settings(self):
+        return {"n_interior": 4000, "n_boundary": 1000, "steps": 3000, "lr": 1e-3, "lbfgs_steps": 3000}
+
+    @property
+    def domain(self):
+        d = Box([0.0, 0.0], [1.0, 1.0])
+        for c in CENTRES:
+            d = d - Disk(c, self.radius, name="holes")
+        return d
+
+    def residual(self, d):
+        return d.laplacian("u")
+
+    def conditions(self):
+        return [Dirichlet(0.0, name="bc_outer", on="outer"), Dirichlet(self.hole_value, name="bc_holes", on="holes")]
+
+    def reference(self):
+        try:
+            pts, u = _cached(float(self.radius), float(self.hole_value), float(self.solver_h))
+        except ImportError as e:
+            raise NotImplementedError(f"the reference of {self.name!r} needs the 'fem' extra "
+                                      f"(pip install 'pdekit[fem]'): {e}") from None
+        return Reference(pts.copy(), u.copy()[:, None], None,
+                         f"P2 finite elements (scikit-fem, Triangle mesh h={self.solver_h:g})")
