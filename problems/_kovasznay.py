@@ -29,7 +29,9 @@ class Kovasznay(AbstractProblem):
 
     Conditions: ``u`` and ``v`` exact on the whole boundary ("bc_u", "bc_v"); ``p`` exact on the outlet
     ``x = 1`` ("bc_p"), which fixes the pressure's free constant, so ``p`` is compared as it is.
-    Fields ``u, v, p``; reference: exact on the evaluation grid.
+    Fields ``u, v, p``.
+
+    Reference: exact (the formulas above) on the evaluation grid.
     """
 
     name = "kovasznay"
