@@ -172,3 +172,41 @@ def test_bad_input_is_a_clear_error():
         Polygon([(0, 0), (2, 2), (2, 0), (0, 1)])
     with pytest.raises(ValueError, match="TimeInterval"):
         SpaceTime(Box([0], [1]), TimeInterval(0, 1)) - Box([0, 0], [0.5, 0.5])
+
+
+@pytest.mark.parametrize("method", ["uniform", "sobol_stream"])
+def test_sampling_in_the_training_loop_waits_on_no_host(method, device, hot_loop_trap):
+    from pde.sampling import SobolStream
+
+    dom = plate() * TimeInterval(0, 1)
+    m = SobolStream(3) if method == "sobol_stream" else "uniform"
+    g = torch.Generator(device=device).manual_seed(0)
+    bc = Dirichlet(0.0, on="hole 2")
+
+    def draw():
+        a = dom.sample_interior(256, method=m, generator=g, device=device)
+        b, nb = dom.sample_boundary(128, method=m, generator=g, device=device)
+        c, nc = bc.sample(dom, 64, method=m, generator=g, device=device)
+        return a, b, c
+
+    draw()  # warm-up: acceptance rates measured, constants cached
+    with hot_loop_trap() as trap:
+        trap.armed = True
+        a, b, c = draw()
+        trap.armed = False
+    assert trap.events == [], trap.report()
+    assert a.device.type == device.type and dom.inside(a).all() and dom.inside(b).all()
+
+
+def test_a_problem_on_the_plate_trains_with_conditions_on_parts(tmp_path):
+    from pde import define, solve
+    from samplers import R3
+
+    prob = define("plate", plate(), lambda d: d.laplacian("u"),
+                  conditions=[Dirichlet(0.0, name="outer", on="outer"),
+                              Dirichlet(1.0, name="hole", on="hole 1")])
+    run = solve(prob, sampler=R3(n=128), steps=4, lbfgs_steps=2, device="cpu", quiet=True,
+                out=tmp_path / "plate.h5", n_boundary=32)
+    assert run.status == "finished" and (tmp_path / "plate.h5").exists()
+    assert "loss/outer" in run.history and "loss/hole" in run.history
+    assert all(torch.isfinite(torch.as_tensor(run.history["loss/hole"])))
