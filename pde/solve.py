@@ -299,6 +299,8 @@ def _train_and_finish(trainer: Trainer, config: dict, prov: dict, out) -> Run:
         write(solution, metrics)
     hist = {k: np.asarray(v) for k, v in trainer.history.items()}
     err = f"relative L2 error {metrics['rel_l2']:.3e}" if "rel_l2" in metrics else "no reference, no error metrics"
+    fields = [f"{k.split('/', 1)[1]} {v:.3e}" for k, v in metrics.items() if k.startswith("rel_l2/")]
+    err += f" ({', '.join(fields)})" if fields else ""
     trainer.progress.message(f"done: {trainer.status} after {trainer.step} steps in {trainer.wall_time:.1f} s; {err}")
     return Run(trainer.problem, trainer.model, config, hist, metrics, trainer.status, trainer.message,
                trainer.wall_time, out, solution, step=trainer.step)
