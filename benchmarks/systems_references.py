@@ -31,7 +31,8 @@ def cavity():
         dt = time.perf_counter() - t
         u = np.interp(GHIA_Y, s["y"], s["u"][n // 2])
         v = np.interp(GHIA_X, s["x"], s["v"][:, n // 2])
-        print(json.dumps({"cavity_n": n, "seconds": round(dt, 2), "max_du_ghia": round(float(np.abs(u - GHIA_U).max()), 5),
+        print(json.dumps({"cavity_n": n, "seconds": round(dt, 2),
+                          "max_du_ghia": round(float(np.abs(u - GHIA_U).max()), 5),
                           "max_dv_ghia": round(float(np.abs(v - GHIA_V).max()), 5),
                           "u_min": round(float(u.min()), 5), "v_min": round(float(v.min()), 5)}))
 

@@ -12,6 +12,7 @@ class                     registry name      reference
 :class:`Wave`             ``wave``           exact
 :class:`PoissonND`        ``poisson_nd``     exact (any dimension ``d``, O(N d) cost)
 :class:`PoissonHoles`     ``poisson_holes``  P2 finite elements (extra ``fem``), square minus 4 disks
+:class:`HelmholtzHoles`   ``helmholtz_holes``  P2 finite elements (extra ``fem``), same domain, k = 4
 :class:`Kovasznay`        ``kovasznay``      exact (steady Navier-Stokes, fields u, v, p)
 :class:`LidDrivenCavity`  ``lid_driven_cavity``  streamfunction-vorticity FD + Newton (Ghia et al. 1%)
 :class:`GrayScott`        ``gray_scott``     Fourier pseudo-spectral ETDRK4 (fields u, v)
@@ -69,16 +70,18 @@ from ._elliptic import Helmholtz2D, Poisson2D, PoissonND
 from ._etdrk4 import etdrk4
 from ._evolution import Convection, Heat, Wave
 from ._gray_scott import GrayScott, solve_gray_scott
-from ._holes import PoissonHoles
+from ._holes import HelmholtzHoles, PoissonHoles
 from ._kovasznay import Kovasznay
 from .highdim import BiharmonicBall, InseparableAllenCahn, InseparablePoisson, InseparableSineGordon
 
 #: problem classes by registry name
 REGISTRY = {cls.name: cls for cls in (Burgers, AllenCahn, Convection, Poisson2D, Helmholtz2D, Heat, Wave,
                                       PoissonND, InseparablePoisson, InseparableAllenCahn, InseparableSineGordon,
-                                      BiharmonicBall, PoissonHoles, Kovasznay, LidDrivenCavity, GrayScott)}
+                                      BiharmonicBall, PoissonHoles, HelmholtzHoles, Kovasznay, LidDrivenCavity,
+                                      GrayScott)}
 
 __all__ = ["REGISTRY", "AllenCahn", "BiharmonicBall", "Burgers", "Convection", "GrayScott", "Heat", "Helmholtz2D",
-           "InseparableAllenCahn", "InseparablePoisson", "InseparableSineGordon", "Kovasznay", "LidDrivenCavity",
+           "HelmholtzHoles", "InseparableAllenCahn", "InseparablePoisson", "InseparableSineGordon", "Kovasznay",
+           "LidDrivenCavity",
            "Poisson2D", "PoissonHoles", "PoissonND", "Wave", "cole_hopf", "etdrk4", "solve_allen_cahn",
            "solve_cavity", "solve_gray_scott"]

@@ -1,4 +1,4 @@
-"""Finite-element reference for Poisson problems on a square with circular holes (optional extra ``fem``).
+"""Finite-element reference for Poisson and Helmholtz problems on a square with circular holes (optional extra ``fem``).
 
 Meshing: Shewchuk's Triangle through the ``triangle`` wheel (quality Delaunay meshes of a planar straight-line
 graph with holes, constrained angles and areas; a small, long-kept C library with binary wheels, no
@@ -47,11 +47,13 @@ def mesh_square_with_holes(centres: Sequence[Sequence[float]], radius: float, h:
 
 def solve_poisson_fem(source: Callable[[np.ndarray, np.ndarray], np.ndarray],
                       boundary: Callable[[np.ndarray, np.ndarray], np.ndarray], centres, radius: float, h: float,
-                      order: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Solve ``-lap u = source`` in the unit square minus disks, ``u = boundary`` on every boundary.
+                      order: int = 1, wavenumber: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``-lap u - wavenumber^2 u = source`` in the unit square minus disks, ``u = boundary`` on every boundary.
 
-    ``source(x, y)`` and ``boundary(x, y)`` are numpy functions. Returns the mesh nodes ``(P, 2)`` and the
-    solution there ``(P,)`` (P1 or P2, ``order``; for P2 the values at the vertices).
+    ``wavenumber = 0`` (default) is Poisson's equation, otherwise Helmholtz's (``wavenumber^2`` must not be a
+    Dirichlet eigenvalue of the domain). ``source(x, y)`` and ``boundary(x, y)`` are numpy functions. Returns
+    the mesh nodes ``(P, 2)`` and the solution there ``(P,)`` (P1 or P2, ``order``; for P2 the values at the
+    vertices).
     """
     import skfem
     from skfem.helpers import dot, grad
@@ -67,11 +69,19 @@ def solve_poisson_fem(source: Callable[[np.ndarray, np.ndarray], np.ndarray],
     def stiffness(u, v, w):
         return dot(grad(u), grad(v))
 
+    k2 = float(wavenumber) ** 2
+
+    @skfem.BilinearForm
+    def mass(u, v, w):
+        return u * v
+
     @skfem.LinearForm
     def load(v, w):
         return source(w.x[0], w.x[1]) * v
 
     a, b = stiffness.assemble(basis), load.assemble(basis)
+    if k2:
+        a = a - k2 * mass.assemble(basis)
     dofs = basis.get_dofs()  # every boundary facet: the outer square and the holes
     u = np.zeros(basis.N)
     xb = basis.doflocs[:, dofs.flatten()]

@@ -1,4 +1,4 @@
-"""Laplace equation on a square plate with four circular holes, with a finite-element reference."""
+"""Laplace and Helmholtz equations on a square plate with four circular holes, with finite-element references."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from pde.conditions import Dirichlet
 from pde.domain import Box, Disk
 from pde.problem import AbstractProblem, Reference, check_positive
 
-__all__ = ["PoissonHoles"]
+__all__ = ["HelmholtzHoles", "PoissonHoles"]
 
 CENTRES = ((0.25, 0.25), (0.75, 0.25), (0.25, 0.75), (0.75, 0.75))
 
 
-@functools.lru_cache(maxsize=4)
-def _cached(radius: float, hole_value: float, h: float):
+@functools.lru_cache(maxsize=8)
+def _cached(radius: float, hole_value: float, h: float, wavenumber: float = 0.0):
     from ._fem_poisson import solve_poisson_fem
 
     def boundary(x, y):
@@ -26,7 +26,8 @@ def _cached(radius: float, hole_value: float, h: float):
             on_hole |= np.hypot(x - cx, y - cy) < radius + 1e-9
         return np.where(on_hole, hole_value, 0.0)
 
-    pts, u = solve_poisson_fem(lambda x, y: np.zeros_like(x), boundary, CENTRES, radius, h, order=2)
+    pts, u = solve_poisson_fem(lambda x, y: np.zeros_like(x), boundary, CENTRES, radius, h, order=2,
+                               wavenumber=wavenumber)
     pts.setflags(write=False)
     u.setflags(write=False)
     return pts, u
@@ -90,3 +91,36 @@ class PoissonHoles(AbstractProblem):
                                       f"(pip install 'pdekit[fem]'): {e}") from None
         return Reference(pts.copy(), u.copy()[:, None], None,
                          f"P2 finite elements (scikit-fem, Triangle mesh h={self.solver_h:g})")
+
+
+@dataclass
+class HelmholtzHoles(PoissonHoles):
+    """Helmholtz equation on the unit square minus four disks (the domain of :class:`PoissonHoles`)::
+
+        lap u + k^2 u = 0,   u = 0 on the outer square ("bc_outer"),   u = hole_value on the circles ("bc_holes"),
+
+    with wavenumber ``k = 4`` by default: ``k^2 = 16`` lies below ``2 pi^2 = 19.7``, the first Dirichlet
+    eigenvalue of the square, which the holes only raise, so the problem is well posed.
+
+    Reference: P2 finite elements as for :class:`PoissonHoles` (extra ``fem``), with the mass term.
+    """
+
+    name = "helmholtz_holes"
+
+    k: float = 4.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_positive("k (wavenumber)", self.k, allow_zero=True)
+
+    def residual(self, d):
+        return d.laplacian("u") + self.k ** 2 * d["u"]
+
+    def reference(self):
+        try:
+            pts, u = _cached(float(self.radius), float(self.hole_value), float(self.solver_h), float(self.k))
+        except ImportError as e:
+            raise NotImplementedError(f"the reference of {self.name!r} needs the 'fem' extra "
+                                      f"(pip install 'pdekit[fem]'): {e}") from None
+        return Reference(pts.copy(), u.copy()[:, None], None,
+                         f"P2 finite elements (scikit-fem, Triangle mesh h={self.solver_h:g}), k={self.k:g}")

@@ -51,3 +51,23 @@ def test_plate_reference_meets_its_boundary_values_and_trains():
     assert [c.describe()["on"] for c in prob.conditions()] == ["outer", "holes"]
     run = solve(prob, steps=3, lbfgs_steps=0, device="cpu", quiet=True, n_interior=64, n_boundary=32)
     assert math.isfinite(run.metrics["rel_l2"])
+
+
+def test_helmholtz_fem_converges_and_the_plate_problem_has_its_reference():
+    from problems import HelmholtzHoles
+
+    k = 4.0
+
+    def src(x, y):  # -lap u - k^2 u for u = exact
+        return (2 * np.pi ** 2 - k ** 2) * np.sin(np.pi * x) * np.sin(np.pi * y) - k ** 2 * x * y
+
+    errors = []
+    for h in (0.08, 0.04, 0.02):
+        pts, u = solve_poisson_fem(src, exact, CENTRES, 0.1, h, 1, wavenumber=k)
+        errors.append(np.sqrt(np.mean((u - exact(pts[:, 0], pts[:, 1])) ** 2)))
+    assert errors[0] / errors[1] > 3.0 and errors[1] / errors[2] > 3.0, errors
+    prob = HelmholtzHoles(solver_h=0.04)
+    ref = prob.reference()
+    lap_only = PoissonHoles(solver_h=0.04).reference()
+    assert np.abs(ref.values - lap_only.values).max() > 0.05  # the k^2 term changes the solution
+    assert "k=4" in ref.source
