@@ -1,22 +1,22 @@
 """The problem library: PDEs written with :mod:`pde`'s vocabulary, each with a reference.
 
-========================  =================  =====================================================
-class                     registry name      reference
-========================  =================  =====================================================
-:class:`Burgers`          ``burgers``        exact (Cole-Hopf by Gauss-Hermite quadrature, 1e-8)
-:class:`AllenCahn`        ``allen_cahn``     Fourier pseudo-spectral ETDRK4 solver (1e-6)
-:class:`Convection`       ``convection``     exact
-:class:`Poisson2D`        ``poisson2d``      exact
-:class:`Helmholtz2D`      ``helmholtz2d``    exact
-:class:`Heat`             ``heat``           exact (any dimension ``d``)
-:class:`Wave`             ``wave``           exact
-:class:`PoissonND`        ``poisson_nd``     exact (any dimension ``d``, O(N d) cost)
-:class:`PoissonHoles`     ``poisson_holes``  P2 finite elements (extra ``fem``), square minus 4 disks
-:class:`HelmholtzHoles`   ``helmholtz_holes``  P2 finite elements (extra ``fem``), same domain, k = 4
-:class:`Kovasznay`        ``kovasznay``      exact (steady Navier-Stokes, fields u, v, p)
+========================  =====================  ========================================================
+class                     registry name          reference
+========================  =====================  ========================================================
+:class:`Burgers`          ``burgers``            exact (Cole-Hopf by Gauss-Hermite quadrature, 1e-8)
+:class:`AllenCahn`        ``allen_cahn``         Fourier pseudo-spectral ETDRK4 solver (1e-6)
+:class:`Convection`       ``convection``         exact
+:class:`Poisson2D`        ``poisson2d``          exact
+:class:`Helmholtz2D`      ``helmholtz2d``        exact
+:class:`Heat`             ``heat``               exact (any dimension ``d``)
+:class:`Wave`             ``wave``               exact
+:class:`PoissonND`        ``poisson_nd``         exact (any dimension ``d``, O(N d) cost)
+:class:`PoissonHoles`     ``poisson_holes``      P2 finite elements (extra ``fem``), square minus 4 disks
+:class:`HelmholtzHoles`   ``helmholtz_holes``    P2 finite elements (extra ``fem``), same domain, k = 4
+:class:`Kovasznay`        ``kovasznay``          exact (steady Navier-Stokes, fields u, v, p)
 :class:`LidDrivenCavity`  ``lid_driven_cavity``  streamfunction-vorticity FD + Newton (Ghia et al. 1%)
-:class:`GrayScott`        ``gray_scott``     Fourier pseudo-spectral ETDRK4 (fields u, v)
-========================  =================  =====================================================
+:class:`GrayScott`        ``gray_scott``         Fourier pseudo-spectral ETDRK4 (fields u, v)
+========================  =====================  ========================================================
 
 Every problem is a dataclass whose fields are its parameters (validated on construction),
 with ``domain``, ``residual(d)``, ``conditions()``, ``exact(points)`` (or None) and
