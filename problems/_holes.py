@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from pde.conditions import Dirichlet
 from pde.domain import Box, Disk
@@ -43,6 +44,9 @@ class PoissonHoles(AbstractProblem):
 
     The disks share the boundary part name ``"holes"`` (``Disk(c, r, name="holes")``, see :mod:`pde.csg`).
 
+    Hard constraint (:meth:`output_transform`, the default): ``u = g + phi_out phi_holes raw`` satisfies both
+    conditions (a plain PINN with soft conditions stalls near ``u = 1/2`` on this problem, rel. L2 about 0.5).
+
     Reference: P2 finite elements (scikit-fem) on a Triangle mesh of edge ``solver_h`` (default 0.01,
     about 16,000 vertices) with the circles as 63-gons (:mod:`problems._fem_poisson`), at the mesh
     vertices; the FEM is checked by refinement against a manufactured solution
@@ -51,6 +55,7 @@ class PoissonHoles(AbstractProblem):
     """
 
     name = "poisson_holes"
+    hard_satisfies = ("bc_outer", "bc_holes")
 
     radius: float = 0.1
     hole_value: float = 1.0
@@ -68,7 +73,26 @@ class PoissonHoles(AbstractProblem):
         return MLP(width=64, depth=4)
 
     def default_settings(self):
-        return {"n_interior": 4000, "n_boundary": 1000, "steps": 3000, "lr": 1e-3, "lbfgs_steps": 3000}
+        return {"hard": True, "n_interior": 4000, "n_boundary": 1000, "steps": 3000, "lr": 1e-3,
+                "lbfgs_steps": 3000}
+
+    def output_transform(self, points, raw):
+        """``(N, 1)``: ``u = g + phi_out phi_holes raw``, exact on both boundary parts.
+
+        ``phi_out = 16 x (1 - x) y (1 - y)`` vanishes on the square, ``phi_holes = prod_i tanh(d_i / 16)`` with
+        ``d_i = (|x - c_i|^2 - r^2) / r^2`` on the circles, and ``g = hole_value phi_out / (phi_out + phi_holes)``
+        is 0 on the square and ``hole_value`` on the circles (its denominator vanishes nowhere in the domain).
+        The 1/16 widens the layer where ``g`` turns (a steeper ``g``, with 1, has Laplacians near 1e3 that
+        the network must cancel: rel. L2 0.22 against 0.030 after 400 Adam steps and 100 L-BFGS iterations).
+        """
+        x, y = points[:, 0:1], points[:, 1:2]
+        phi_out = 16.0 * x * (1 - x) * y * (1 - y)
+        phi_holes = torch.ones_like(x)
+        r2 = self.radius ** 2
+        for cx, cy in CENTRES:
+            phi_holes = phi_holes * torch.tanh(((x - cx) ** 2 + (y - cy) ** 2 - r2) / (16.0 * r2))
+        g = self.hole_value * phi_out / (phi_out + phi_holes)
+        return g + phi_out * phi_holes * raw
 
     @property
     def domain(self):
