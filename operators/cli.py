@@ -14,12 +14,16 @@ from pde.commands.checks import UsageError, _json_dict, output_file
 
 from .runfile import validate_command
 
+#: keyword arguments of :func:`operators.train` that are not ``--set`` options (objects, not text)
+NOT_SETTABLE = ("model_options", "communicator")
+
 
 def _dataset(args) -> int:
     from . import generate_dataset
 
     out = args.out or f"{args.name}_{args.resolution}_{args.samples}.h5"
-    generate_dataset(args.name, args.samples, args.resolution, out, seed=args.seed, quiet=args.quiet)
+    generate_dataset(args.name, args.samples, args.resolution, out, seed=args.seed, quiet=args.quiet,
+                     workers=args.workers)
     print(out)
     return 0
 
@@ -38,7 +42,7 @@ def train_options(items: list[str] | None) -> tuple[dict, dict]:
     from . import train
 
     params = inspect.signature(train).parameters
-    allowed = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n != "model_options"]
+    allowed = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n not in NOT_SETTABLE]
     texts, model_texts = {}, {}
     for item in items or []:
         key, sep, text = item.partition("=")
@@ -72,10 +76,18 @@ def _train(args) -> int:
     options, model_options = train_options(getattr(args, "set", None))
     options = {**_deprecated_json("--options", args.options), **options}
     model_options = {**_deprecated_json("--model-options", args.model_options), **model_options} or None
+    from pde.distributed import from_environment
+
     out = args.out or args.dataset.rsplit(".", 1)[0] + f"_{args.model}_run.h5"
-    result = train(args.dataset, model=args.model, out=out, epochs=args.epochs, device=args.device,
-                   quiet=args.quiet, model_options=model_options, **options)
-    print(json.dumps({"run": out, **result.metrics}))
+    comm = from_environment(device=args.device)  # several processes under torchrun, else one
+    try:
+        result = train(args.dataset, model=args.model, out=out, epochs=args.epochs, device=args.device,
+                       quiet=args.quiet or not comm.is_writer, model_options=model_options, communicator=comm,
+                       **options)
+    finally:
+        comm.close()
+    if comm.is_writer:
+        print(json.dumps({"run": out, **result.metrics}))
     return 0
 
 
@@ -92,7 +104,7 @@ def _checked_train_options(args) -> dict:
     from . import train
 
     params = inspect.signature(train).parameters
-    allowed = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n != "model_options"]
+    allowed = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n not in NOT_SETTABLE]
     opts = {}
     for item in getattr(args, "set", None) or []:
         key, sep, _ = item.partition("=")
@@ -120,6 +132,31 @@ def _checked_train_options(args) -> dict:
     return opts
 
 
+def _check_model_options(name: str, cls, opts: dict) -> None:
+    """Model options must be keyword parameters of the model's builder, or of the class its ``**kw`` goes to
+    (``builder.model_class``); a builder with ``**kw`` and no class named is not checked."""
+    import inspect
+
+    allowed: list[str] = []
+    for fn in (cls, getattr(cls, "model_class", None)):
+        if fn is None:
+            continue
+        try:
+            params = inspect.signature(fn).parameters
+        except (TypeError, ValueError):  # no signature to check against
+            return
+        allowed += [n for n, p in list(params.items())[3 if fn is cls else 0:]
+                    if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                    and n not in allowed and n not in ("in_channels", "out_channels")]
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            break
+    else:
+        return
+    unknown = sorted(set(opts) - set(allowed))
+    if unknown:
+        raise UsageError(f"unknown model option(s) {unknown} for --model {name}; allowed: {', '.join(allowed)}")
+
+
 def check_train_args(args) -> None:
     """``pde train``'s argument checks that need operators (model names, training options, the default
     output); run by :func:`pde.commands.checks.check_args` before the command, raising its ``UsageError``."""
@@ -128,8 +165,12 @@ def check_train_args(args) -> None:
     if isinstance(args.model, str) and ":" not in args.model and args.model not in MODELS:
         raise UsageError(f"--model: unknown model {args.model!r}; allowed: {', '.join(sorted(MODELS))}")
     _json_dict("--options", getattr(args, "options", None))
-    _json_dict("--model-options", getattr(args, "model_options", None))
+    model_opts = _json_dict("--model-options", getattr(args, "model_options", None)) or {}
     _checked_train_options(args)
+    if getattr(args, "set", None):
+        model_opts = {**model_opts, **train_options(args.set)[1]}
+    if isinstance(args.model, str) and args.model in MODELS and model_opts:
+        _check_model_options(args.model, MODELS[args.model], model_opts)
     out = args.out if args.out is not None else str(args.dataset).rsplit(".", 1)[0] + f"_{args.model}_run.h5"
     output_file("--out" if args.out is not None else "--out (default: next to the dataset)", out, replace="run")
 
@@ -145,6 +186,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--resolution", type=int, default=None, help="points per axis (darcy 85, burgers 1024, ns 64)")
     p.add_argument("--out", default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1, help="processes solving samples in parallel (same file)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=lambda a: _dataset(_with_resolution(a)))
 

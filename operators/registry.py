@@ -38,5 +38,7 @@ def _mgno(cin, cout, dim, **kw):
     return MgNO(cin, cout, **kw)
 
 
+# the classes whose constructors take the builders' **kw (``pde train`` checks model options against them)
+_fno.model_class, _mgno.model_class = FNO, MgNO
 register_model("fno", _fno)
 register_model("mgno", _mgno)

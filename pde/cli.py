@@ -209,6 +209,8 @@ def cmd_solve(args) -> int:
         sampler = _construct("sampler", registry.lookup("sampler", args.sampler or "uniform"), {"n": n}, samp_kw)
     if args.compile is not None:
         sets["compile"] = args.compile
+    if getattr(args, "time", None) is not None:
+        sets["time_budget"] = args.time
     engine = args.derivatives
     if engine is None and (eng_kw or args.directions is not None):
         engine = "taylor" if sets.get("compile") else "autograd"
@@ -228,8 +230,17 @@ def cmd_solve(args) -> int:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = f"runs/{problem.name}-{stamp}.h5"
     hard = None if args.hard is None else args.hard == "on"
-    run = solve(problem, model, sampler=sampler, engine=engine, steps=args.steps, lbfgs_steps=args.lbfgs_steps,
-                device=args.device, dtype=args.dtype, seed=args.seed, out=out, quiet=args.quiet, hard=hard, **sets)
+    from .distributed import from_environment
+
+    comm = from_environment(device=args.device)  # several processes under torchrun, else one
+    try:
+        run = solve(problem, model, sampler=sampler, engine=engine, steps=args.steps, lbfgs_steps=args.lbfgs_steps,
+                    device=args.device, dtype=args.dtype, seed=args.seed, out=out, quiet=args.quiet, hard=hard,
+                    communicator=comm if comm.world_size > 1 else None, scaling=args.scaling, **sets)
+    finally:
+        comm.close()
+    if not comm.is_writer:
+        return 0 if run.status == "finished" else 1
     m = run.metrics or {}
     errors = (f"relative L2 error {m['rel_l2']:.3e}  max abs error {m['max_abs']:.3e}" if "rel_l2" in m
               else "no reference to compare with")
@@ -262,9 +273,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--hard", choices=("on", "off"), help="hard-constraint output transform (default: problem's)")
     s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     s.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    s.add_argument("--scaling", default="strong", choices=("strong", "weak"),
+                   help="with several processes (torchrun): strong (shards of one process's points) or weak "
+                        "(own points per process)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", help="run file (default runs/PROBLEM-TIME.h5)")
     s.add_argument("--quiet", action="store_true", help="no progress output")
+    s.add_argument("--time", type=_duration, metavar="DURATION",
+                   help="wall-clock training budget (90s, 10m, 1.5h), split over Adam and L-BFGS; steps stay caps")
     s.add_argument("--compile", nargs="?", const="default", choices=COMPILE_MODES, metavar="MODE",
                    help="torch.compile the training step (MODE: " + ", ".join(COMPILE_MODES) + "; default: default)")
     s.add_argument("--no-compile", dest="compile", action="store_const", const=False,
@@ -278,14 +294,19 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         mod.add_command(sub)
-    try:
-        ops = importlib.import_module("operators.cli")
-    except ModuleNotFoundError as e:
-        if e.name not in ("operators.cli",):
-            raise
-    else:
-        ops.add_commands(sub)
+    for add_commands in registry.command_plugins():  # the operators package's dataset / train, through the registry
+        add_commands(sub)
     return p
+
+
+def _duration(text: str) -> float:
+    """``--time``: seconds from 90, 90s, 10m or 1.5h (argparse reports a bad value in one line, exit 2)."""
+    from .training.stopping import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _one_line(e: BaseException) -> str:

@@ -40,6 +40,7 @@ import torch
 from .conditions import AbstractCondition
 from .derivatives.base import AbstractDerivatives
 from .domain import AbstractDomain
+from .evaluation import CHUNK_ELEMENTS
 
 __all__ = ["AbstractProblem", "Reference", "define", "check_positive", "check_range"]
 
@@ -133,6 +134,16 @@ class AbstractProblem(ABC):
             if not bool(mask.all()):
                 pts = pts[mask]
                 axes = None
+        elif self.eval_random_points * dom.dim > CHUNK_ELEMENTS:
+            # high dimension: the points by their recipe, the exact values in row blocks (memory: one block)
+            from .evaluation import SampledPoints, evaluate_in_chunks, rows_per_chunk
+
+            pts = SampledPoints(dom, self.eval_random_points)
+            vals = evaluate_in_chunks(self.exact, pts, rows_per_chunk(dom.dim))
+            if vals is None:
+                raise NotImplementedError(f"problem {self.name!r} has neither an exact solution nor a reference "
+                                          "solver")
+            return Reference(pts, vals, None, "exact")
         else:
             g = torch.Generator().manual_seed(12345)
             pts = dom.sample_interior(self.eval_random_points, generator=g, dtype=torch.float64)

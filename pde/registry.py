@@ -131,3 +131,29 @@ def run_kind(kind: str):
             raise UnknownName(f"the handler {handler!r} of {kind} runs cannot be imported: {e}") from None
         RUN_KINDS[kind] = handler
     return handler
+
+
+#: command-line plugins: ``"module:function"`` specs of ``add_commands(subparsers)`` functions that add
+#: subcommands to ``pde`` (the ``operators`` package's ``dataset`` and ``train``); a package that is not
+#: installed is skipped.
+COMMAND_PLUGINS: list[str] = ["operators.cli:add_commands"]
+
+
+def register_commands(spec: str) -> None:
+    """Add a ``"module:function"`` spec to :data:`COMMAND_PLUGINS` (called before :func:`pde.cli.main`)."""
+    if spec not in COMMAND_PLUGINS:
+        COMMAND_PLUGINS.append(spec)
+
+
+def command_plugins() -> list:
+    """The ``add_commands(subparsers)`` functions of :data:`COMMAND_PLUGINS` whose module imports."""
+    out = []
+    for spec in COMMAND_PLUGINS:
+        module = spec.rpartition(":")[0]
+        try:
+            out.append(_load_spec(spec))
+        except UnknownName:
+            if importlib.util.find_spec(module.split(".")[0]) is None:  # the package is not installed
+                continue
+            raise
+    return out

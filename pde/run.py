@@ -169,6 +169,12 @@ class Run:
         """
         if self.model is None:
             raise RunError(f"{self.path}: the run holds no model (loaded with model=False?)")
+        from .evaluation import SampledPoints, rows_per_chunk
+
+        if isinstance(inputs, SampledPoints):  # drawn and evaluated block by block
+            rows = rows_per_chunk(inputs.shape[1], max_rows=batch_size)
+            return torch.cat([self.predict(inputs[i:i + rows], batch_size=batch_size)
+                              for i in range(0, len(inputs), rows)])
         x = torch.as_tensor(inputs).to(device=self.device, dtype=self.dtype)
         if self.kind == "operator":
             with torch.no_grad():

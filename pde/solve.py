@@ -183,7 +183,7 @@ def _settings(problem: AbstractProblem, overrides: dict, explicit: dict | None =
 def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, engine=None,
           steps: int | None = None, lbfgs_steps: int | None = None, device=None, dtype="float32", seed: int = 0,
           out: str | Path | None = None, quiet: bool = False, hard: bool | None = None, callbacks=(),
-          reduction=None, **settings) -> Run:
+          reduction=None, communicator=None, scaling: str = "strong", **settings) -> Run:
     """Train a PINN for ``problem`` and validate it against the problem's reference.
 
     problem: an :class:`~pde.problem.AbstractProblem`, its class, or a registered name.
@@ -210,9 +210,15 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
     file (a callable cannot be stored, so the run could not be loaded or resumed): with ``out`` it is
     refused before training. A problem without a reference trains, writes its file and reports its loss;
     ``metrics`` is then empty and the message says so.
+    communicator: a :mod:`pde.distributed` communicator (default: one process; under torchrun pass
+    ``pde.distributed.from_environment()``); its device is used with several ranks. scaling: ``"strong"``
+    (each rank a shard of the single-process points: the single-process run, faster) or ``"weak"`` (own
+    points per rank from ``(seed, rank)``); see :mod:`pde.training.data_parallel`. Only the writer rank
+    writes ``out`` and prints progress; the config records world size, backend, scaling and rank seeds.
     """
     problem = _make_problem(problem)
-    dev, dt = resolve_device(device), resolve_dtype(dtype)
+    multi = communicator is not None and communicator.world_size > 1
+    dev, dt = resolve_device(communicator.device if multi else device), resolve_dtype(dtype)
     if int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
     cfg, n_interior = _settings(problem, {"steps": steps, "lbfgs_steps": lbfgs_steps}, settings)
@@ -232,12 +238,18 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
               "sampler": sampler.describe(), "engine": eng.describe(), "settings": cfg.describe(),
               "n_interior": n_interior, "seed": int(seed), "dtype": str(dt).replace("torch.", ""),
               "device": str(dev)}
+    if communicator is not None or scaling != "strong":
+        from .training.data_parallel import DataParallel
+
+        config["parallel"] = DataParallel(communicator, scaling).describe(int(seed))
     if reduction is not None:
         config["reduction"] = getattr(reduction, "__qualname__", None) or repr(reduction)
     prov = provenance(dev, dt, int(seed))
-    trainer = Trainer(problem, net, sampler, eng, cfg, device=dev, dtype=dt, seed=int(seed), quiet=quiet,
-                      callbacks=callbacks, reduction=reduction)
-    return _train_and_finish(trainer, config, prov, out)
+    writer = communicator is None or communicator.is_writer
+    trainer = Trainer(problem, net, sampler, eng, cfg, device=dev, dtype=dt, seed=int(seed),
+                      quiet=quiet or not writer, callbacks=callbacks, reduction=reduction,
+                      communicator=communicator, scaling=scaling)
+    return _train_and_finish(trainer, config, prov, out if writer else None)
 
 
 def _architecture(net: torch.nn.Module, out) -> dict:
@@ -302,5 +314,6 @@ def _train_and_finish(trainer: Trainer, config: dict, prov: dict, out) -> Run:
     fields = [f"{k.split('/', 1)[1]} {v:.3e}" for k, v in metrics.items() if k.startswith("rel_l2/")]
     err += f" ({', '.join(fields)})" if fields else ""
     trainer.progress.message(f"done: {trainer.status} after {trainer.step} steps in {trainer.wall_time:.1f} s; {err}")
+    trainer.parallel.comm.barrier()  # with several processes: return once the writer's file is complete
     return Run(trainer.problem, trainer.model, config, hist, metrics, trainer.status, trainer.message,
                trainer.wall_time, out, solution, step=trainer.step)

@@ -62,7 +62,7 @@ import torch
 
 from pde.conditions import Dirichlet, Neumann
 from pde.domain import Ball
-from pde.evaluation import rows_per_chunk
+from pde.evaluation import CHUNK_ELEMENTS, rows_per_chunk
 from pde.problem import AbstractProblem, Reference
 
 __all__ = ["InseparablePoisson", "InseparableAllenCahn", "InseparableSineGordon", "BiharmonicBall", "biharmonic"]
@@ -173,9 +173,12 @@ class _Inseparable(AbstractProblem):
 
         The points are those of :meth:`AbstractProblem.reference` (same generator seed; uniform
         draws from one CPU generator are sequential, so blocks give the same points), but no
-        ``(N, d)`` temporary is made besides the float64 points array itself.
+        ``(N, d)`` temporary is made besides the float64 points array itself. Above ``N d > 2**22`` the points
+        are a :class:`~pde.evaluation.SampledPoints` recipe (other points, drawn per block), never all held.
         """
         dom, n = self.domain, int(self.eval_random_points)
+        if n * dom.dim > CHUNK_ELEMENTS:  # not even the points fit a block: by their recipe (SampledPoints)
+            return self._exact_reference()
         rows = rows_per_chunk(dom.dim, self.exact_chunk_elements)
         g = torch.Generator().manual_seed(_REFERENCE_SEED)
         pts, vals = np.empty((n, dom.dim)), np.empty((n, 1))

@@ -266,9 +266,10 @@ def _validate(args) -> None:
                              "e.g. t,x")
 
 
-def _json_dict(flag: str, text: str | None) -> None:
+def _json_dict(flag: str, text: str | None) -> dict | None:
+    """The JSON object ``text`` of option ``flag`` (None if not given), or a ``UsageError``."""
     if text is None:
-        return
+        return None
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
@@ -276,6 +277,7 @@ def _json_dict(flag: str, text: str | None) -> None:
                          '\'{"lr": 1e-3}\'') from None
     if not isinstance(value, dict):
         raise UsageError(f"{flag} {text!r}: expected a JSON object of NAME: VALUE, got a {type(value).__name__}")
+    return value
 
 
 def _dataset(args) -> None:
@@ -298,7 +300,7 @@ CHECKS = {
     "train": [("dataset", "dataset", dataset_file), ("epochs", "--epochs", positive_int),
               ("device", "--device", device), ("seed", "--seed", seed)],
     "dataset": [("samples", "--samples", positive_int), ("resolution", "--resolution", at_least(4)),
-                ("seed", "--seed", seed)],
+                ("seed", "--seed", seed), ("workers", "--workers", positive_int)],
 }
 EXTRA = {"solve": _solve, "plot": _plot, "export": _export, "validate": _validate, "dataset": _dataset}
 

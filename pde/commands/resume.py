@@ -19,10 +19,17 @@ def handler(args) -> int:
     if args.steps is not None and args.steps < 0:
         raise ValueError(f"--steps must be >= 0, got {args.steps}")
     open_run(args.run).close()  # refuse non-runs and truncated files with a clear message first
+    from ..distributed import from_environment
+
     kw = {"device": args.device} if args.device is not None else {}
-    run = resume(args.run, steps=args.steps, quiet=args.quiet, **kw)
+    comm = from_environment(device=args.device)  # several processes under torchrun, else one
+    try:
+        run = resume(args.run, steps=args.steps, quiet=args.quiet, communicator=comm if comm.world_size > 1 else None,
+                     **kw)
+    finally:
+        comm.close()
     metrics = getattr(run, "metrics", None) or {}
-    if not args.quiet:
+    if not args.quiet and comm.is_writer:
         err = f"relative L2 error {metrics['rel_l2']:.3e}" if "rel_l2" in metrics else "no reference, no error metrics"
         print(f"{args.run}: {run.status}, {err}")
     return 0

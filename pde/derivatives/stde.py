@@ -340,19 +340,22 @@ class STDE(AbstractDerivativeEngine):
             g.manual_seed(self.seed)
 
     @contextlib.contextmanager
-    def frozen(self):
+    def frozen(self, block: int | None = None):
         """Within the block every ``derivatives()`` call draws the same directions (a fixed objective).
 
         Each block has its own fixed streams (derived from ``seed`` and the block's index, kept in
-        :meth:`state_dict`); the engine's main streams are not advanced inside it.
+        :meth:`state_dict`); the engine's main streams are not advanced inside it. Yields the block's index;
+        ``block`` re-enters a block by its index (a resumed L-BFGS phase continues on the same directions).
         """
         if self._frozen is not None:  # nested: keep the outer block's streams
-            yield
+            yield self._frozen
             return
-        self._frozen = self._freezes
-        self._freezes += 1
+        if block is not None and (int(block) != block or block < 0):
+            raise ValueError(f"block must be a non-negative integer, got {block!r}")
+        self._frozen = self._freezes if block is None else int(block)
+        self._freezes = max(self._freezes, self._frozen + 1)
         try:
-            yield
+            yield self._frozen
         finally:
             self._frozen = None
 

@@ -88,6 +88,22 @@ def _array(group: h5py.Group, name: str, arr) -> h5py.Dataset:
     return group.create_dataset(name, data=arr, **dataset_kwargs(arr))
 
 
+def _points_array(group: h5py.Group, points) -> h5py.Dataset:
+    """Evaluation points ``(N, d)``; a :class:`~pde.evaluation.SampledPoints` is written one block at a time
+    (its recipe in the attributes), so the file holds them all but memory never does."""
+    from ..evaluation import SampledPoints, rows_per_chunk
+
+    if not isinstance(points, SampledPoints):
+        return _array(group, "points", points)
+    n, d = points.shape
+    rows = rows_per_chunk(d)
+    ds = group.create_dataset("points", shape=(n, d), dtype=np.float64, chunks=(min(n, rows), d))
+    for i in range(0, n, rows):
+        ds[i:i + rows] = points[i:i + rows].numpy()
+    ds.attrs["sampled"] = _json(points.describe())
+    return ds
+
+
 def _write_history(f: h5py.File, history: dict) -> None:
     g = f.create_group("history", track_order=True)
     n = None
@@ -126,8 +142,7 @@ def _write_solution(f: h5py.File, sol: dict, fields: list[str]) -> None:
         dims = scales
         lead = shape
     else:
-        pts = _np(sol["points"])
-        n, d = pts.shape
+        n, d = sol["points"].shape
         names = list(sol.get("coordinates") or [f"x{i}" for i in range(d)])
         g.attrs["gridded"] = np.bool_(False)
         g.attrs["coordinates"] = _json(names)
@@ -135,7 +150,7 @@ def _write_solution(f: h5py.File, sol: dict, fields: list[str]) -> None:
         idx.make_scale("point")
         cdim = g.create_dataset("coordinate", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
         cdim.make_scale("coordinate")
-        ds = _array(g, "points", pts)
+        ds = _points_array(g, sol["points"])
         ds.dims[0].attach_scale(idx)
         ds.dims[1].attach_scale(cdim)
         dims = [idx]
@@ -225,7 +240,7 @@ def _write(f: h5py.File, state: dict) -> None:
         if not sol.get("axes") and not sol.get("coordinates"):
             arch = (state.get("model") or {}).get("architecture") or {}
             names = _config_names(config) or _find_names(arch)
-            if names and len(names) == _np(sol["points"]).shape[1]:
+            if names and len(names) == sol["points"].shape[1]:
                 sol["coordinates"] = names
         _write_solution(f, sol, list(sol.get("fields") or fields))
     if state.get("predictions") is not None:

@@ -16,11 +16,13 @@ from .trainer import ResumeDeviceError, Settings, Trainer, TrainingDiverged
 from .weighting import AbstractLossWeighting, FixedWeights, GradientNormBalancing
 
 
-def resume(path, steps=None, *, quiet=False, device=None, model=None, callbacks=(), reduction=None):
+def resume(path, steps=None, *, quiet=False, device=None, model=None, callbacks=(), reduction=None,
+           communicator=None):
     """Continue a stored run; see :func:`pde.training.resuming.resume`."""
     from .resuming import resume as _resume
 
-    return _resume(path, steps, quiet=quiet, device=device, model=model, callbacks=callbacks, reduction=reduction)
+    return _resume(path, steps, quiet=quiet, device=device, model=model, callbacks=callbacks, reduction=reduction,
+                   communicator=communicator)
 
 
 __all__ = ["AbstractCallback", "CausalSchedule", "Checkpointer", "HistoryRecorder", "NaNGuard", "ProgressDisplay",

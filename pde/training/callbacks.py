@@ -46,6 +46,9 @@ class AbstractCallback:
     def on_train_start(self, trainer) -> None:
         pass
 
+    def on_phase_start(self, trainer, phase, end: int) -> None:
+        """Before ``phase`` runs from ``trainer.step`` to step ``end`` (also when a resumed run re-enters it)."""
+
     def on_step_start(self, trainer, step: int) -> None:
         pass
 
@@ -97,7 +100,8 @@ class HistoryRecorder(AbstractCallback):
 
     def on_step_end(self, trainer, step):
         _, total, terms, _, lr = trainer.last
-        if step % self.history_every == 0 or step % self.log_every == 0 or step == self.steps:
+        if (step % self.history_every == 0 or step % self.log_every == 0 or step == self.steps
+                or getattr(trainer, "_phase_over", None) is not None):
             self.rows.append((step, time.perf_counter() - trainer._t_start, lr))
             self.loss_rows.append(torch.cat([total.detach()[None], terms]))
 
@@ -126,7 +130,7 @@ class SamplerUpdater(AbstractCallback):
     def on_step_end(self, trainer, step):
         pts, _, _, pointwise, _ = trainer.last
         if trainer.sampler.wants_update(step):
-            trainer.sampler.update(step, pts, pointwise)
+            trainer.sampler.update(step, pts, trainer.parallel.global_pointwise(pointwise))
             if trainer.sampler.needs_model:
                 trainer.sampler.update_with_model(step, trainer.residual_fn)
         if self.resample_every and step % self.resample_every == 0:
@@ -210,9 +214,15 @@ class Checkpointer(AbstractCallback):
 
 
 def default_callbacks(settings) -> list[AbstractCallback]:
-    """The built-in parts, in loop order: history, sampler updates, NaN guard, the causal eps schedule (with
-    causal weighting), progress, checkpoints."""
+    """The built-in parts, in loop order: the time budget (``time_budget``), history, sampler updates, NaN guard,
+    the causal eps schedule (with causal weighting), the plateau rule (``plateau``), progress, checkpoints."""
+    from .stopping import Plateau, TimeBudget
+
     causal = [CausalSchedule()] if settings.causal is not None else []
-    return [HistoryRecorder(settings.history_every, settings.log_every, settings.steps),
+    # the budget first (the history then keeps the row of the step that ends a phase), the plateau rule after
+    # the history (it reads the latest row)
+    budget = [TimeBudget(settings.time_budget)] if settings.time_budget is not None else []
+    plateau = [] if settings.plateau is None else [Plateau(**({} if settings.plateau is True else settings.plateau))]
+    return [*budget, HistoryRecorder(settings.history_every, settings.log_every, settings.steps),
             SamplerUpdater(settings.resample_every, settings.snapshot_every),
-            NaNGuard(), *causal, ProgressDisplay(), Checkpointer()]
+            NaNGuard(), *causal, *plateau, ProgressDisplay(), Checkpointer()]

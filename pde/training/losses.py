@@ -44,21 +44,29 @@ class CausalWeighting:
         self.eps_schedule = tuple(float(e) for e in self.eps_schedule)
 
     def slice_losses(self, res2: torch.Tensor, t: torch.Tensor, t0: float, t1: float,
-                     deterministic: bool = False) -> torch.Tensor:
+                     deterministic: bool = False, all_reduce=None, world_size: int = 1) -> torch.Tensor:
         """Mean squared residual ``(bins,)`` in each time slice, from ``res2`` ``(N,)`` at times ``t`` ``(N,)``.
 
         ``deterministic``: slice sums as a one-hot ``(N, bins)`` matrix product instead of ``index_add_``
-        (whose CUDA atomics add in varying order).
+        (whose CUDA atomics add in varying order). ``all_reduce`` (in-place sum over ranks) and
+        ``world_size``: ``res2`` is this rank's shard of the points; the slice losses are the global ones
+        (slice sums and counts all-reduced), and the gradient is this rank's share scaled so that the mean of
+        the ranks' gradients is the gradient of the global loss.
         """
         idx = ((t - t0) / (t1 - t0) * self.bins).long().clamp_(0, self.bins - 1)
         if deterministic:
             onehot = torch.nn.functional.one_hot(idx, self.bins).to(res2.dtype)
-            sums, counts = res2 @ onehot, onehot.sum(0).clamp_min_(1.0)
+            sums, counts = res2 @ onehot, onehot.sum(0)
         else:
             sums = torch.zeros(self.bins, device=res2.device, dtype=res2.dtype).index_add_(0, idx, res2)
             counts = torch.zeros(self.bins, device=res2.device, dtype=res2.dtype).index_add_(
-                0, idx, torch.ones_like(res2)).clamp_min_(1.0)
-        return sums / counts
+                0, idx, torch.ones_like(res2))
+        if all_reduce is None:
+            return sums / counts.clamp_min(1.0)
+        total = all_reduce(torch.cat([sums.detach(), counts]))
+        counts = total[self.bins:].clamp_min(1.0)
+        share = sums / counts * world_size  # the gradient carrier: this rank's share of the global slice loss
+        return share + (total[:self.bins] / counts - share).detach()
 
     def weights_from(self, slice_loss: torch.Tensor) -> torch.Tensor:
         """Causal weights ``(bins,)`` ``w_i = exp(-eps sum_{j<i} L_j)`` from slice losses ``L`` ``(bins,)``."""
@@ -66,13 +74,15 @@ class CausalWeighting:
         return torch.exp(-self.eps * (torch.cumsum(s, 0) - s))
 
     def weighted(self, res2: torch.Tensor, t: torch.Tensor, t0: float, t1: float,
-                 weights: torch.Tensor | None = None, deterministic: bool = False):
+                 weights: torch.Tensor | None = None, deterministic: bool = False, all_reduce=None,
+                 world_size: int = 1):
         """Causally weighted loss from per-point squared residuals ``res2`` ``(N,)`` at times ``t`` ``(N,)``.
 
         Returns ``(loss, weights (bins,))``. ``weights`` ``(bins,)`` (optional): use these instead of
-        computing them (the L-BFGS phase holds them fixed). ``deterministic``: see :meth:`slice_losses`.
+        computing them (the L-BFGS phase holds them fixed). ``deterministic``, ``all_reduce``,
+        ``world_size``: see :meth:`slice_losses`.
         """
-        slice_loss = self.slice_losses(res2, t, t0, t1, deterministic)
+        slice_loss = self.slice_losses(res2, t, t0, t1, deterministic, all_reduce, world_size)
         w = self.weights_from(slice_loss) if weights is None else weights.detach()
         return (w * slice_loss).mean(), w
 
@@ -121,6 +131,8 @@ class LossTerms:
         if causal is not None and not self.domain.time_dependent:
             raise ValueError(f"causal weighting needs a time-dependent problem; {problem.name!r} has no time")
         self._plans: dict[str, set] = {}
+        #: ``(all_reduce, world_size)`` when the points are shards over ranks (set by the trainer's data parallelism)
+        self.causal_reduce: tuple = (None, 1)
         self._weight_tensor = None
         self.residual_names = self._plan_residual()
         self.term_names = [f"pde/{n}" if len(self.residual_names) > 1 else "pde" for n in self.residual_names]
@@ -207,7 +219,7 @@ class LossTerms:
                 r2 = r2 * point_weights
             if self.causal is not None:
                 slices.append(self.causal.slice_losses(r2, points[:, -1], self.domain.t0, self.domain.t1,
-                                                       self.deterministic))
+                                                       self.deterministic, *self.causal_reduce))
             elif self.reduction is not None:
                 terms.append(self._reduce(r2, name))
             else:

@@ -16,6 +16,7 @@ A phase owns its optimiser and runs the trainer from its current step to the pha
 from __future__ import annotations
 
 import math
+import time
 
 import torch
 
@@ -123,10 +124,13 @@ class AdamPhase(AbstractPhase):
             trainer.last = (pts, total, terms, pointwise, lr)
             for cb in trainer.parts:
                 cb.on_step_end(trainer, trainer.step)
-            if (trainer.step % s.log_every == 0 or trainer.step == end) and trainer._log_parts():
+            over = trainer._phase_over is not None  # a stopping rule ended the phase: log this step
+            if (trainer.step % s.log_every == 0 or trainer.step == end or over) and trainer._log_parts():
                 break
             for cb in trainer.parts:
                 cb.after_log(trainer, trainer.step)
+            if trainer._phase_over is not None:
+                break
         trainer.last = None
         if trainer.status != "diverged":  # the rows buffered since the last log step (a diverged run stops at one)
             trainer._history_recorder.flush(trainer)
@@ -165,6 +169,7 @@ class LBFGSPhase(AbstractPhase):
         self.steps, self.history, self.line_search = int(steps), int(history), line_search
         self.optimizer = None
         self.causal_weights = None  # frozen for the phase (stored with the checkpoint)
+        self.frozen_block = None  # the stochastic engine's frozen block of this phase (stored too)
         self._chunk = 1
 
     def bind(self, trainer):
@@ -186,7 +191,10 @@ class LBFGSPhase(AbstractPhase):
         trainer.progress.start(self.name, trainer.step, end)
         pts = trainer.sampler.points()
         trainer._remember_good()
-        with frozen_engine(trainer.engine, trainer.device) as rewind:
+        def keep_block(index):
+            self.frozen_block = index
+
+        with frozen_engine(trainer.engine, trainer.device, self.frozen_block, keep_block) as rewind:
             if trainer.causal is not None and self.causal_weights is None:
                 rewind()
                 with torch.enable_grad():  # autograd derivatives need a graph (no_grad gave u_t = 0)
@@ -200,11 +208,11 @@ class LBFGSPhase(AbstractPhase):
                 rewind()
                 return out
 
-            def closure():
+            def closure():  # the same loss and gradient on every rank (all-reduced), so the same decisions
                 self.optimizer.zero_grad(set_to_none=True)
-                total = evaluate()[0]
-                total.backward()
-                return total
+                out = evaluate()
+                out[0].backward()
+                return trainer.parallel.reduce_step(trainer.params, out)[0]
 
             self._loop(trainer, end, closure, evaluate)
 
@@ -215,25 +223,21 @@ class LBFGSPhase(AbstractPhase):
             for cb in trainer.parts:  # per chunk of log_every iterations: on_step_start, on_log, after_log
                 cb.on_step_start(trainer, trainer.step)
             chunk = min(self._chunk, end - trainer.step)
-            for group in self.optimizer.param_groups:
-                group["max_iter"] = chunk
-            if on_device:  # one host read per chunk: the optimizer's counters and converged flag
-                self.optimizer.step(closure)
-                info = self.optimizer.info()
-                converged = info["converged"]
-                done = f"{info['n_iter']} accepted steps ({info['func_evals']} evaluations)"
-            else:
-                # torch stops a step early on its evaluation cap too; that is not convergence, so the cap is
-                # set out of reach (the strong-Wolfe search uses at most 25 evaluations per iteration)
-                for group in self.optimizer.param_groups:
-                    group["max_eval"] = 26 * chunk
-                state = self.optimizer.state[first]
-                before = state.get("n_iter", 0)
-                self.optimizer.step(closure)
-                n_iter = state.get("n_iter", 0)
-                converged, done = n_iter - before < chunk, f"{n_iter} iterations"
+            # under a deadline (a time budget) the chunk runs in pieces of at most 10 iterations, the clock read
+            # between them (splitting a torch L-BFGS step changes no iterate: its state carries over)
+            piece = chunk if not math.isfinite(trainer.phase_deadline) else min(chunk, 10)
+            ran = 0
+            while ran < chunk:
+                k = min(piece, chunk - ran)
+                converged, done = self._iterate(closure, k, on_device, first)
+                ran += k
+                if converged or time.perf_counter() >= trainer.phase_deadline:
+                    break
+            if ran < chunk and not converged:
+                trainer.end_phase(f"time budget: the lbfgs phase ended at step {trainer.step + ran}")
+            chunk = ran
             trainer.step += chunk
-            total, terms, _, _ = evaluate()
+            total, terms, _, _ = trainer.parallel.reduce_values(evaluate())
             trainer.last = (None, total, terms, None, float("nan"))
             if trainer._log_parts():  # history row, NaN guard, progress, the user's callbacks
                 return
@@ -243,15 +247,39 @@ class LBFGSPhase(AbstractPhase):
                 break
             for cb in trainer.parts:  # the checkpointer
                 cb.after_log(trainer, trainer.step)
+            if trainer._phase_over is not None:
+                break
+
+    def _iterate(self, closure, k: int, on_device: bool, first) -> tuple[bool, str]:
+        """``k`` L-BFGS iterations; ``(converged, what was done)``."""
+        for group in self.optimizer.param_groups:
+            group["max_iter"] = k
+        if on_device:  # one host read per call: the optimizer's counters and converged flag
+            self.optimizer.step(closure)
+            info = self.optimizer.info()
+            return info["converged"], f"{info['n_iter']} accepted steps ({info['func_evals']} evaluations)"
+        # torch stops a step early on its evaluation cap too; that is not convergence, so the cap is set out of
+        # reach (the strong-Wolfe search uses at most 25 evaluations per iteration)
+        for group in self.optimizer.param_groups:
+            group["max_eval"] = 26 * k
+        state = self.optimizer.state[first]
+        before = state.get("n_iter", 0)
+        self.optimizer.step(closure)
+        n_iter = state.get("n_iter", 0)
+        return n_iter - before < k, f"{n_iter} iterations"
 
     def state_dict(self):
-        out = {"optimizer": self.optimizer.state_dict()}
+        out = {"optimizer": self.optimizer.state_dict(), "extra": {}}
         if self.causal_weights is not None:
-            out["extra"] = {"lbfgs_causal_weights": self.causal_weights}
+            out["extra"]["lbfgs_causal_weights"] = self.causal_weights
+        if self.frozen_block is not None:
+            out["extra"]["lbfgs_frozen_block"] = int(self.frozen_block)
         return out
 
     def load_state_dict(self, state):
         self.optimizer.load_state_dict(state["optimizer"])
+        if state.get("frozen_block") is not None:
+            self.frozen_block = int(state["frozen_block"])
 
     def describe(self):
         return {"name": self.name, "steps": self.steps, "history": self.history, "line_search": self.line_search}

@@ -37,9 +37,11 @@ from ..collocation import AbstractSampler
 from ..derivatives.base import AbstractDerivativeEngine
 from ..problem import AbstractProblem
 from .callbacks import AbstractCallback, FunctionCallback, HistoryRecorder, default_callbacks
+from .data_parallel import DataParallel
 from .losses import CausalWeighting, LossTerms
 from .phases import LBFGS_LINE_SEARCHES, LR_SCHEDULES, AbstractPhase, AdamPhase, LBFGSPhase, default_phases
 from .progress import Progress
+from .stopping import Plateau, parse_duration
 from .weighting import AbstractLossWeighting, make_weighting
 
 __all__ = ["Settings", "Trainer", "TrainingDiverged", "ResumeDeviceError", "compile_errors"]
@@ -104,6 +106,10 @@ class Settings:
     deterministic: avoid CUDA atomics where pdekit can (the causal slice sums use a one-hot matrix
     product instead of ``index_add_``) and set the engine's ``deterministic`` attribute if it has one,
     so same-seed runs on a GPU give the same numbers.
+    time_budget: wall-clock seconds of training (or ``"10m"``, ``"1.5h"``), split over the phases
+    (:class:`~pde.training.stopping.TimeBudget`); step counts stay upper bounds. plateau: end the Adam phase
+    when the loss stalls (``True`` or ``{"patience": 2000, "rel": 0.01}``,
+    :class:`~pde.training.stopping.Plateau`), with a message saying what to try.
     balancing: automatic loss balancing (:mod:`pde.training.weighting`): None (fixed weights) or
     ``"gradient_norm"`` / ``{"name": "gradient_norm", "update_every": 100, "alpha": 0.9}``
     (:class:`~pde.training.weighting.GradientNormBalancing`).
@@ -135,6 +141,8 @@ class Settings:
     checkpoint_seconds: float = 60.0
     deterministic: bool = False
     balancing: str | dict | None = None
+    time_budget: float | str | None = None
+    plateau: dict | bool | None = None
 
     def __post_init__(self):
         if self.compile in (True, "on", "true"):
@@ -173,6 +181,15 @@ class Settings:
         if isinstance(self.causal, dict):
             self.causal = CausalWeighting(**self.causal)
         make_weighting(self.balancing)  # checks the name and options
+        if self.time_budget is not None:
+            self.time_budget = parse_duration(self.time_budget)
+        if self.plateau is not None and self.plateau is not True:
+            if self.plateau is False:
+                self.plateau = None
+            elif not isinstance(self.plateau, dict):
+                raise ValueError(f"plateau must be True, None or a dict of patience / rel, got {self.plateau!r}")
+            else:
+                Plateau(**self.plateau)  # checks the options
         if self.steps + self.lbfgs_steps == 0:
             raise ValueError("steps and lbfgs_steps are both 0: nothing to train")
 
@@ -227,17 +244,20 @@ def _is_stochastic(engine) -> bool:
 
 
 @contextlib.contextmanager
-def frozen_engine(engine, device):
+def frozen_engine(engine, device, block=None, on_block=None):
     """Make a stochastic engine's objective deterministic for the L-BFGS phase.
 
     Yields ``rewind()``, to be called before and after each evaluation. With ``engine.frozen()`` the engine
-    reuses its random directions itself (``rewind`` does nothing); otherwise the engine's generators are set
-    back to their state at the start of the phase at each evaluation, so every evaluation draws the same
-    directions. An engine that is stochastic and offers neither is refused.
+    reuses its random directions itself (``rewind`` does nothing); ``block`` re-enters a frozen block by the
+    index that ``on_block(index)`` was told at its first entry (a resumed phase keeps its directions);
+    otherwise the engine's generators are set back to their state at the start of the phase at each
+    evaluation, so every evaluation draws the same directions. A stochastic engine offering neither is refused.
     """
     frozen = getattr(engine, "frozen", None)
     if callable(frozen):
-        with frozen():
+        with (frozen() if block is None else frozen(block=block)) as index:
+            if on_block is not None and index is not None:
+                on_block(index)
             yield lambda: None
         return
     if not _is_stochastic(engine):
@@ -282,12 +302,15 @@ class Trainer:
     ``checkpoint_every`` steps and every ``checkpoint_seconds``) and is up to the caller at the end.
     The causal weighting of ``settings`` is copied (its eps schedule advances on the copy, which the
     checkpoint stores), so the caller's object is never changed.
+    ``communicator`` (:mod:`pde.distributed`; default one process) and ``scaling`` (``"strong"``: shards of the
+    single-process point sets; ``"weak"``: points per rank from ``(seed, rank)``): data parallelism, see
+    :mod:`pde.training.data_parallel`; gradients and losses are averaged over the ranks once per step.
     """
 
     def __init__(self, problem: AbstractProblem, model: torch.nn.Module, sampler: AbstractSampler,
                  engine: AbstractDerivativeEngine, settings: Settings, *, device, dtype, seed: int,
                  quiet: bool = False, on_checkpoint=None, callbacks=(), reduction=None, phases=None,
-                 weighting=None):
+                 weighting=None, communicator=None, scaling: str = "strong"):
         self.problem, self.model, self.sampler, self.engine = problem, model, sampler, engine
         self.callbacks = list(callbacks or ())
         self.stopped = False
@@ -321,13 +344,17 @@ class Trainer:
                                 deterministic=settings.deterministic, reduction=reduction)
         self._compiled_loss = torch.compile(self._eager_loss, mode=settings.compile) if settings.compile else None
         self._compile_checked = False  # the first compiled step (forward and backward) has run
-        self.generator = torch.Generator(self.device).manual_seed(seed)
+        self.parallel = DataParallel(communicator, scaling)
+        self.generator = torch.Generator(self.device).manual_seed(self.parallel.seed(seed))
         sampler.setup(problem.domain, generator=self.generator, device=self.device, dtype=dtype)
         self.cond_points = [self._draw_condition(c) for c in self.conditions]
         self.params = self.trainable_parameters()
         self.phases: list[AbstractPhase] = list(phases) if phases is not None else default_phases(settings)
         if not self.phases or not all(isinstance(p, AbstractPhase) for p in self.phases):
             raise TypeError(f"phases must be a non-empty list of AbstractPhase objects, got {phases!r}")
+        self._cuts = [0] * len(self.phases)  # steps of each phase not run (ended early by a stopping rule)
+        self._phase_over: str | None = None
+        self.phase_deadline = math.inf  # wall-clock end of the running phase (set by a time budget)
         self._phase_ends = list(itertools.accumulate(p.steps for p in self.phases))
         if self._phase_ends[-1] == 0:
             raise ValueError("every phase has 0 steps: nothing to train")
@@ -335,6 +362,8 @@ class Trainer:
         if not isinstance(self.weighting, AbstractLossWeighting):
             raise TypeError(f"weighting must be an AbstractLossWeighting, got {weighting!r}")
         self.weighting.bind(self)
+        self.parallel.check(self)
+        self.parallel.broadcast_parameters(self.params)
         # the weighting runs first among the parts (it may reweight the step it precedes)
         self.parts.insert(0, self.weighting)
         for phase in self.phases:
@@ -354,6 +383,16 @@ class Trainer:
     @property
     def total_steps(self) -> int:
         return self._phase_ends[-1]
+
+    def end_phase(self, reason: str) -> None:
+        """End the running phase at the current step (a stopping rule's call); the next phase starts here."""
+        self._phase_over = reason
+
+    def _cut_phase(self, index: int, end: int) -> None:
+        self._cuts[index] += end - self.step
+        self._phase_ends = list(itertools.accumulate(p.steps - c for p, c in zip(self.phases, self._cuts)))
+        self.message = f"{self.message}; {self._phase_over}" if self.message else self._phase_over
+        self.progress.message(f"[{self.phases[index].name}] {self._phase_over}")
 
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
         """Every tensor the optimisers update: the model's parameters that require grad."""
@@ -468,11 +507,17 @@ class Trainer:
         for cb in self.parts:  # the Checkpointer writes the run file here, the NaN guard remembers the weights
             cb.on_train_start(self)
         self.stopped = False
-        for phase, end in zip(self.phases, self._phase_ends):
+        for i, phase in enumerate(self.phases):
+            end = self._phase_ends[i]
             if self.status != "running" or self.stopped:
                 break
             if self.step < end:
+                self._phase_over, self.phase_deadline = None, math.inf
+                for cb in self.parts:
+                    cb.on_phase_start(self, phase, end)
                 phase.run(self, end)
+                if self._phase_over is not None and self.step < end and self.status == "running":
+                    self._cut_phase(i, end)
         if self.status == "running":
             self.status = "finished"
         self.wall_time = time.perf_counter() - self._t_start
@@ -500,13 +545,14 @@ class Trainer:
         with a printed message; any other exception (an out-of-memory error, a bug) propagates.
         """
         weights = self.sampler.residual_weights(points) if hasattr(self.sampler, "residual_weights") else None
+        points, cond_points, weights = self.parallel.shard(points, self.cond_points, weights)  # this rank's share
         if self._compiled_loss is None:
-            return self._eager_loss(points, self.cond_points, weights, causal_weights)
+            return self._eager_loss(points, cond_points, weights, causal_weights)
         try:
-            out = self._compiled_loss(points, self.cond_points, weights, causal_weights)
+            out = self._compiled_loss(points, cond_points, weights, causal_weights)
         except compile_errors() as e:  # no C compiler, unsupported op, ...: carry on in eager mode, same numbers
             self._compile_failed(e)
-            return self._eager_loss(points, self.cond_points, weights, causal_weights)
+            return self._eager_loss(points, cond_points, weights, causal_weights)
         if self.settings.compile == "reduce-overhead":
             # CUDA-graph outputs live in buffers that the next replay overwrites: keep copies of what outlives a step
             total, terms, pointwise, cw = out
@@ -514,7 +560,11 @@ class Trainer:
         return out
 
     def _forward_backward(self, pts, zero_grad):
-        """Loss at ``pts`` and its gradient; the first compiled backward (compiled lazily) may fall back too."""
+        """Loss at ``pts`` and its gradient (averaged over the ranks with the loss values, one all-reduce)."""
+        return self.parallel.reduce_step(self.params, self._local_forward_backward(pts, zero_grad))
+
+    def _local_forward_backward(self, pts, zero_grad):
+        """This rank's loss and gradient; the first compiled backward (compiled lazily) may fall back too."""
         out = self._loss(pts)
         zero_grad()
         if self._compiled_loss is None or self._compile_checked:
@@ -551,6 +601,8 @@ class Trainer:
             sampler_state["trainer:lbfgs_causal_weights"] = self._lbfgs_cw
         if wstate := self.weighting.state_dict():
             sampler_state["trainer:weighting"] = wstate
+        if any(self._cuts):
+            sampler_state["trainer:phase_cuts"] = np.asarray(self._cuts, dtype=np.int64)
         for i, cb in enumerate(self.callbacks):
             if callable(getattr(cb, "state_dict", None)):
                 cstate = cb.state_dict()
@@ -607,6 +659,11 @@ class Trainer:
         for phase in self.phases:
             if isinstance(phase, LBFGSPhase):
                 phase.causal_weights = None if cw is None else cw.to(self.device, self.dtype)
+        frozen_block = sstate.pop("trainer:lbfgs_frozen_block", None)
+        cuts = sstate.pop("trainer:phase_cuts", None)
+        if cuts is not None:
+            self._cuts = [int(c) for c in np.asarray(cuts).reshape(-1)]
+            self._phase_ends = list(itertools.accumulate(p.steps - c for p, c in zip(self.phases, self._cuts)))
         wstate = sstate.pop("trainer:weighting", None)
         if wstate is not None:
             self.weighting.load_state_dict(wstate)
@@ -626,7 +683,8 @@ class Trainer:
         if phase is None:
             raise ValueError(f"the run stopped in the optimiser phase {opt['phase']!r}, which this trainer does not "
                              f"have (phases: {[self._phase_key(p) for p in self.phases]})")
-        phase.load_state_dict({"optimizer": opt["state"], "scheduler": state.get("scheduler")})
+        phase.load_state_dict({"optimizer": opt["state"], "scheduler": state.get("scheduler"),
+                               "frozen_block": frozen_block})
         # generator states are CPU byte tensors for CPU and CUDA generators alike
         self.generator.set_state(state["rng"]["torch_generator"].to("cpu", torch.uint8))
         self.step = int(state["step"])

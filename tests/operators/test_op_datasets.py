@@ -63,3 +63,19 @@ def test_bad_arguments_name_the_value(tmp_path):
         generate_dataset("heat", 2, 8, tmp_path / "x.h5")
     with pytest.raises(ValueError, match="bogus"):
         generate_dataset("darcy", 2, 8, tmp_path / "x.h5", bogus=1)
+
+
+def test_workers_write_the_same_file_as_the_serial_run(tmp_path):
+    """``pde dataset ... --workers 2`` (blocks of 3 and 2 samples, one per spawned process) equals the serial file
+    (one block of 5): a sample does not depend on the block it is solved in."""
+    from pde.cli import main
+
+    serial = generate_dataset("darcy", 5, 9, tmp_path / "serial.h5", seed=2, quiet=True)
+    assert main(["dataset", "darcy", "--samples", "5", "--resolution", "9", "--seed", "2", "--workers", "2",
+                 "--out", str(tmp_path / "par.h5"), "--quiet"]) == 0
+    (ds, attrs_s), (dp, attrs_p) = _read(serial), _read(tmp_path / "par.h5")
+    assert set(ds) == set(dp)
+    for key in ds:
+        np.testing.assert_array_equal(ds[key], dp[key], err_msg=key)
+    attrs_s.pop("solver_seconds_per_sample"), attrs_p.pop("solver_seconds_per_sample")
+    assert attrs_s.keys() == attrs_p.keys() and all(np.array_equal(attrs_s[k], attrs_p[k]) for k in attrs_s)

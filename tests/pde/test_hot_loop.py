@@ -140,3 +140,46 @@ def test_trap_sees_each_kind(hot_loop_trap):
         trap.armed = False
         x.sum().item()  # disarmed: not counted
     assert trap.counts() == {"host_read": 1, "h2d": 1, "mask": 1}, trap.report()
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_gradient_norm_balancing_stays_on_the_device(engine, device, hot_loop_trap):
+    """The balancing's per-term gradient norms and weight update (every 2 steps here) add no host work."""
+    from pde.training import GradientNormBalancing
+
+    trainer = _trainer(engine, "uniform", device)
+    trainer = Trainer(trainer.problem, trainer.model, SAMPLERS["uniform"](), ENGINES[engine](), trainer.settings,
+                      device=device, dtype=torch.float32, seed=0, quiet=True,
+                      weighting=GradientNormBalancing(update_every=2))
+    with hot_loop_trap() as trap:
+        _run_trapped(trainer, trap)
+    assert trainer.status == "finished" and trap.armed_steps == STEPS - LOG_EVERY
+    assert trap.events == [], trap.report()
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_device_lbfgs_chunk_stays_on_the_device(engine, device, hot_loop_trap):
+    """A DeviceLBFGS chunk (LOG_EVERY evaluations, Armijo backtracking) reads nothing on the host; the chunk's
+    end (its counters, the log step) is not watched. The first chunk is the warm-up."""
+    from pde.training.phases import LBFGSPhase
+
+    base = _trainer(engine, "uniform", device)
+    phase = LBFGSPhase(STEPS, line_search="device")
+    trainer = Trainer(base.problem, base.model, SAMPLERS["uniform"](), ENGINES[engine](), base.settings,
+                      device=device, dtype=torch.float32, seed=0, quiet=True, phases=[phase])
+    step, chunks = phase.optimizer.step, []
+
+    def armed_step(closure):
+        armed = bool(chunks)
+        chunks.append(armed)
+        _set_armed(trainer, trap, armed)
+        try:
+            return step(closure)
+        finally:
+            _set_armed(trainer, trap, False)
+
+    phase.optimizer.step = armed_step
+    with hot_loop_trap() as trap:
+        trainer.run()
+    assert trainer.status == "finished" and sum(chunks) >= 1, chunks
+    assert trap.events == [], trap.report()

@@ -134,3 +134,47 @@ def test_causal_schedule_is_a_part_only_with_causal_weighting():
 
     assert not any(isinstance(p, CausalSchedule) for p in default_callbacks(Settings(steps=3)))
     assert any(isinstance(p, CausalSchedule) for p in default_callbacks(Settings(steps=3, causal={"eps": 1.0})))
+
+
+# -- stopping rules (pde/training/stopping.py) ---------------------------------------------------------------------
+def test_parse_duration():
+    from pde.training.stopping import parse_duration
+
+    assert [parse_duration(t) for t in ("90", "90s", "10m", "1.5h", 2.5)] == [90, 90, 600, 5400, 2.5]
+    for bad in ("0", "-3m", "ten", "5x", "inf", True):
+        with pytest.raises(ValueError, match="time budget"):
+            parse_duration(bad)
+
+
+def test_time_budget_ends_each_phase_and_hands_on_to_the_next():
+    run = solve(heat1(), MLP(width=8, depth=2), **small(steps=10 ** 7, lbfgs_steps=10 ** 6, log_every=50,
+                                                         time_budget=1.5))
+    assert run.status == "finished"
+    assert "time budget: the adam phase ended" in run.message and "the lbfgs phase ended" in run.message
+    steps = np.asarray(run.history["step"])
+    assert run.step < 10 ** 6 and steps[-1] == run.step
+    assert np.isnan(run.history["lr"][-1])  # the last rows are L-BFGS rows: the second phase ran
+    assert run.wall_time < 1.5 + 5.0  # ends near the budget (a slow machine adds one step, one chunk piece)
+
+
+def test_plateau_ends_adam_with_advice_then_lbfgs_runs():
+    run = solve(heat1(), MLP(width=8, depth=2), **small(steps=400, lbfgs_steps=3, log_every=5, lr=1e-12,
+                                                         plateau={"patience": 20, "rel": 0.01}))
+    assert "plateau: loss" in run.message and "did not fall by 1% for 20 steps (adam); try" in run.message
+    assert run.step == 25 + 3  # best at the first log step (5); 20 steps later Adam ended, then 3 L-BFGS
+    assert "collocation points" in run.message or "hard constraint" in run.message
+
+
+def test_plateau_state_is_checkpointed_and_settings_are_checked(tmp_path):
+    path = tmp_path / "pl.h5"
+    kw = small(steps=40, log_every=5, checkpoint_every=5, plateau={"patience": 1000})
+    straight = solve(heat1(), MLP(width=8, depth=2), seed=4, **kw)
+    solve(heat1(), MLP(width=8, depth=2), seed=4, out=path, **{**kw, "steps": 20})
+    resumed = resume(path, steps=40, quiet=True)
+    np.testing.assert_array_equal(straight.history["loss"], resumed.history["loss"])
+    with pytest.raises(ValueError, match="patience"):
+        Settings(plateau={"patience": 0})
+    with pytest.raises(ValueError, match="plateau must be"):
+        Settings(plateau=3)
+    with pytest.raises(ValueError, match="time budget"):
+        Settings(time_budget="soon")

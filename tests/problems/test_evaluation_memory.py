@@ -138,9 +138,17 @@ def test_block_reference_equals_base_reference(sampling):
     np.testing.assert_allclose(got.values, want.values, rtol=1e-12, atol=1e-12)
 
 
-def test_reference_peak_is_the_points_not_the_temporaries():
+def test_reference_peak_is_one_block_not_the_points():
+    """N d above 2**22: the points are a recipe (SampledPoints), drawn per block with the values, so the largest
+    tensor is one block whatever N (before: the (N, d) point array itself)."""
+    from pde.evaluation import SampledPoints
+
     p = InseparablePoisson(DIM, seed=0)
-    p.eval_random_points = 2500  # > 4 blocks of 524 rows; unchunked the temporaries would be 2500 x 2000
-    peak, ref = _peak(p.reference)
-    assert ref.points.shape == (p.eval_random_points, DIM)
-    assert peak <= p.exact_chunk_elements + rows_per_chunk(DIM, p.exact_chunk_elements) * (DIM + 1)
+    peaks = []
+    for n in (2500, 5000):  # N d = 5e6 and 1e7, above 2**22
+        p.eval_random_points = n
+        peak, ref = _peak(p.reference)
+        assert isinstance(ref.points, SampledPoints) and ref.points.shape == (n, DIM)
+        assert ref.values.shape == (n, 1)
+        peaks.append(peak)
+    assert peaks[0] == peaks[1] <= CHUNK_ELEMENTS + DIM
