@@ -10,10 +10,12 @@ __version__ = "0.1.0"
 
 from .collocation import AbstractSampler, RandomSampler
 from .conditions import AbstractCondition, Dirichlet, Initial, Neumann, Periodic, Robin
+from .csg import Difference, Intersection, Union
 from .derivatives import AbstractDerivativeEngine, AbstractDerivatives, Autograd
 from .domain import AbstractDomain, Ball, Box, Disk, Interval, SpaceTime, TimeInterval
 from .models import MLP, PINN, ModifiedMLP
 from .observations import Observation
+from .polygon import Polygon
 from .problem import AbstractProblem, Reference, define
 from .solve import Run, evaluate, solve
 from .training import Settings, resume
@@ -33,8 +35,8 @@ def load(path, device=None, *, model=True):
 
 __all__ = [
     "AbstractCondition", "AbstractDerivativeEngine", "AbstractDerivatives", "AbstractDomain", "AbstractProblem",
-    "AbstractSampler", "Autograd", "Ball", "Box", "Dirichlet", "Disk", "Initial", "Interval", "MLP", "ModifiedMLP",
-    "Neumann", "Observation", "PINN", "Periodic", "RandomSampler", "Reference", "Robin", "Run", "Settings",
-    "SpaceTime", "TimeInterval", "Unknown",
+    "AbstractSampler", "Autograd", "Ball", "Box", "Difference", "Dirichlet", "Disk", "Initial", "Intersection",
+    "Interval", "MLP", "ModifiedMLP", "Neumann", "Observation", "PINN", "Periodic", "Polygon", "RandomSampler",
+    "Reference", "Robin", "Run", "Settings", "SpaceTime", "TimeInterval", "Union", "Unknown",
     "define", "evaluate", "load", "resume", "solve", "__version__",
 ]

@@ -255,6 +255,10 @@ def cmd_solve(args) -> int:
         declared = {n: u.describe() for n, u in declared_unknowns(run.problem).items()}
         for line in unknown_summary(run.unknowns, declared)[1]:
             print(line)
+    from .metrics import per_field
+
+    for f, fm in per_field(m).items():
+        print(f"  {f}: relative L2 error {fm['rel_l2']:.3e}  max abs error {fm['max_abs']:.3e}")
     return 0 if run.status == "finished" else 1
 
 

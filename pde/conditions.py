@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import torch
 
+from .csg import boundary_part
 from .derivatives.base import AbstractDerivatives
 from .domain import AbstractDomain, SpaceTime
 
@@ -35,12 +36,19 @@ class AbstractCondition(ABC):
 
     ``region`` is ``"boundary"`` (with outward normals), ``"initial"`` (the slice
     ``t = t0`` of a :class:`~pde.domain.SpaceTime`) or ``"interior"``.
-    ``where`` optionally restricts the points to those where it returns True.
+    ``where`` optionally restricts the points to those where it returns True. ``on`` (boundary conditions)
+    names the boundary part the condition holds on (``"outer"``, ``"hole 1"``, or a name given to a piece:
+    ``Box(...) - Disk(..., name="drain")``; see :mod:`pde.csg`); an unknown name raises ``ValueError``.
     """
 
     region: str = "boundary"
 
-    def __init__(self, name: str, weight: float = 1.0, where: Callable | None = None, n: int | None = None):
+    def __init__(self, name: str, weight: float = 1.0, where: Callable | None = None, n: int | None = None,
+                 on: str | None = None):
+        if on is not None and (not isinstance(on, str) or self.region != "boundary"):
+            raise ValueError(f"condition {name!r}: 'on' names a boundary part (a string) and only applies to "
+                             f"boundary conditions, got on={on!r} for a {self.region} condition")
+        self.on = on
         if weight < 0:
             raise ValueError(f"condition weight must be >= 0, got {weight}")
         if n is not None and n < 1:
@@ -49,6 +57,8 @@ class AbstractCondition(ABC):
 
     def _draw(self, domain: AbstractDomain, n: int, **kw):
         if self.region == "boundary":
+            if getattr(self, "on", None) is not None:
+                domain = boundary_part(domain, self.on)
             return domain.sample_boundary(n, **kw)
         if self.region == "initial":
             if not isinstance(domain, SpaceTime):
@@ -119,7 +129,8 @@ class AbstractCondition(ABC):
         """Residual at the sampled points: ``(N,)`` or ``(N, k)``."""
 
     def describe(self) -> dict:
-        return {"type": type(self).__name__, "name": self.name, "weight": self.weight, "region": self.region}
+        out = {"type": type(self).__name__, "name": self.name, "weight": self.weight, "region": self.region}
+        return out if getattr(self, "on", None) is None else {**out, "on": self.on}
 
 
 class Dirichlet(AbstractCondition):

@@ -127,13 +127,40 @@ class AbstractDomain(ABC):
     def describe(self) -> dict:
         """JSON-able description."""
         lo, hi = self.bounds
-        return {"type": type(self).__name__, "names": list(self.names), "lower": lo, "upper": hi}
+        out = {"type": type(self).__name__, "names": list(self.names), "lower": lo, "upper": hi}
+        name = getattr(self, "name", None) if isinstance(self, Box) else None
+        return out if name is None else {**out, "name": name}
+
+    # constructive geometry (pde.csg): a - b, a | b (or a + b), a & b; space * TimeInterval
+    def __sub__(self, other):
+        from .csg import Difference
+
+        return Difference(self, other)
+
+    def __or__(self, other):
+        from .csg import Union
+
+        return Union(self, other)
+
+    __add__ = __or__
+
+    def __and__(self, other):
+        from .csg import Intersection
+
+        return Intersection(self, other)
+
+    def __mul__(self, other):
+        if isinstance(other, TimeInterval):
+            return SpaceTime(self, other)
+        return NotImplemented
 
 
 class Box(AbstractDomain):
     """Axis-aligned box ``[lower_1, upper_1] x ... x [lower_d, upper_d]`` (any d, thousands included)."""
 
-    def __init__(self, lower: Sequence[float], upper: Sequence[float], names: Sequence[str] | None = None):
+    def __init__(self, lower: Sequence[float], upper: Sequence[float], names: Sequence[str] | None = None,
+                 name: str | None = None):
+        self.name = name  # the name of its boundary part in a composite (pde.csg)
         lower = [float(v) for v in lower]
         upper = [float(v) for v in upper]
         if len(lower) != len(upper) or not lower:
@@ -232,7 +259,8 @@ class Ball(AbstractDomain):
     RADIAL = ("volume", "uniform")
 
     def __init__(self, center: Sequence[float], radius: float, names: Sequence[str] | None = None,
-                 radial: str = "volume"):
+                 radial: str = "volume", name: str | None = None):
+        self.name = name  # the name of its boundary part in a composite (pde.csg)
         self.center = [float(c) for c in center]
         if not self.center:
             raise ValueError("ball center must have at least one coordinate")
@@ -272,12 +300,13 @@ class Ball(AbstractDomain):
 
     def describe(self):
         out = {"type": "Ball", "names": list(self.names), "center": self.center, "radius": self.radius}
-        return out if self.radial == "volume" else {**out, "radial": self.radial}
+        out = out if self.radial == "volume" else {**out, "radial": self.radial}
+        return out if self.name is None else {**out, "name": self.name}
 
 
-def Disk(center=(0.0, 0.0), radius: float = 1.0, names=("x", "y")) -> Ball:
-    """The disk ``|(x, y) - center| <= radius``."""
-    return Ball(center, radius, names)
+def Disk(center=(0.0, 0.0), radius: float = 1.0, names=("x", "y"), name: str | None = None) -> Ball:
+    """The disk ``|(x, y) - center| <= radius`` (``name``: its boundary part's name in a composite)."""
+    return Ball(center, radius, names, name=name)
 
 
 class TimeInterval(Interval):

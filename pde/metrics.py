@@ -42,3 +42,38 @@ def rmse(pred, ref) -> float:
 def all_metrics(pred, ref) -> dict[str, float]:
     """``{"rel_l2", "max_abs", "rmse"}``."""
     return {"rel_l2": rel_l2(pred, ref), "max_abs": max_abs(pred, ref), "rmse": rmse(pred, ref)}
+
+
+def field_metrics(pred, ref, fields, up_to_constant=()) -> dict[str, float]:
+    """Pooled :func:`all_metrics` of ``(N, m)`` arrays, and for ``m > 1`` fields each field's own.
+
+    Returns ``{"rel_l2", "max_abs", "rmse"}`` over all entries, plus ``"rel_l2/F"`` and ``"max_abs/F"``
+    for each field ``F`` of ``fields`` (``m`` names, in column order) when there is more than one, so a
+    large field cannot hide a wrong small one. The flat keys are what the run file's ``metrics`` group
+    stores. ``up_to_constant``: names of fields defined only up to an additive constant (a pressure);
+    their prediction is shifted by the mean of ``ref - pred`` before any metric is computed.
+    """
+    pred, ref = np.array(pred, dtype=np.float64), np.asarray(ref, dtype=np.float64)
+    fields = list(fields)
+    for f in up_to_constant:
+        if f in fields and pred.ndim == 2 and len(fields) == pred.shape[1]:
+            i = fields.index(f)
+            pred[:, i] += np.mean(ref[:, i] - pred[:, i])
+    out = all_metrics(pred, ref)
+    if pred.ndim == 2 and pred.shape[1] > 1:
+        if len(fields) != pred.shape[1]:
+            raise ValueError(f"{len(fields)} field names {fields} for {pred.shape[1]} columns")
+        for i, f in enumerate(fields):
+            out[f"rel_l2/{f}"] = rel_l2(pred[:, i], ref[:, i])
+            out[f"max_abs/{f}"] = max_abs(pred[:, i], ref[:, i])
+    return out
+
+
+def per_field(metrics: dict) -> dict[str, dict[str, float]]:
+    """``{field: {"rel_l2", "max_abs"}}`` from the flat ``"rel_l2/F"``, ``"max_abs/F"`` keys of ``metrics``."""
+    out: dict[str, dict[str, float]] = {}
+    for k, v in (metrics or {}).items():
+        name, sep, field = str(k).partition("/")
+        if sep and name in ("rel_l2", "max_abs"):
+            out.setdefault(field, {})[name] = v
+    return out

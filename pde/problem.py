@@ -108,6 +108,8 @@ class AbstractProblem(ABC):
     eval_random_points: ClassVar[int] = 10_000
     #: names of the conditions that ``output_transform(points, raw)`` (if defined) satisfies exactly
     hard_satisfies: ClassVar[tuple[str, ...]] = ()
+    #: fields defined only up to an additive constant (a pressure): compared after removing the mean difference
+    up_to_constant: ClassVar[tuple[str, ...]] = ()
 
     @property
     @abstractmethod

@@ -21,7 +21,7 @@ from . import registry
 from .collocation import AbstractSampler, RandomSampler
 from .derivatives.base import AbstractDerivativeEngine
 from .evaluation import evaluate_in_chunks, rows_per_chunk
-from .metrics import all_metrics
+from .metrics import field_metrics
 from .problem import AbstractProblem
 from .run import Run, domain_record  # the one run type (pde.run); ``pde.solve.Run`` is the same class
 from .training.trainer import Settings, Trainer, reseed_engine
@@ -98,7 +98,7 @@ def evaluate(problem: AbstractProblem, model: torch.nn.Module, batch: int = 6553
         raise ValueError(f"model output shape {pred.shape} does not match reference {ref.values.shape}")
     sol = {"axes": ref.axes, "points": ref.points, "prediction": pred, "reference": ref.values,
            "error": pred - ref.values, "fields": list(problem.fields), "source": ref.source}
-    return sol, all_metrics(pred, ref.values)
+    return sol, field_metrics(pred, ref.values, problem.fields, getattr(problem, "up_to_constant", ()))
 
 
 def _git_commit() -> str | None:
@@ -323,6 +323,8 @@ def _train_and_finish(trainer: Trainer, config: dict, prov: dict, out) -> Run:
         write(solution, metrics)
     hist = {k: np.asarray(v) for k, v in trainer.history.items()}
     err = f"relative L2 error {metrics['rel_l2']:.3e}" if "rel_l2" in metrics else "no reference, no error metrics"
+    fields = [f"{k.split('/', 1)[1]} {v:.3e}" for k, v in metrics.items() if k.startswith("rel_l2/")]
+    err += f" ({', '.join(fields)})" if fields else ""
     trainer.progress.message(f"done: {trainer.status} after {trainer.step} steps in {trainer.wall_time:.1f} s; {err}")
     trainer.parallel.comm.barrier()  # with several processes: return once the writer's file is complete
     for line in trainer.__dict__.get("_identified", []):

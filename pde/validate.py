@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics import all_metrics
+from .metrics import field_metrics, per_field
 from .problem import Reference
 from .run import Run
 from .store import RunFileError, load
@@ -261,7 +261,9 @@ def validate(run: Run | str | os.PathLike, reference: str | os.PathLike | None =
            "grid": None if ref.axes is None else {k: len(v) for k, v in ref.axes.items()}}
     if dropped:
         out["dropped_nonfinite"] = dropped
-    out.update(all_metrics(pred, vals))
+    gauge = getattr(run.problem, "up_to_constant", ()) if run.problem is not None else ()
+    metrics = field_metrics(pred, vals, fields, gauge)
+    out.update({k: v for k, v in metrics.items() if "/" not in k})
     if len(fields) > 1:
-        out["per_field"] = {f: all_metrics(pred[:, i], vals[:, i]) for i, f in enumerate(fields)}
+        out["per_field"] = per_field(metrics)
     return out

@@ -116,8 +116,12 @@ def handler(args) -> int:
     if s["final_losses"]:
         lines.append("losses   " + ", ".join(f"{k}={v:.3e}" for k, v in s["final_losses"].items()))
     if s["metrics"]:
+        from ..metrics import per_field
+
         lines.append("metrics  " + ", ".join(f"{k}={v:.3e}" if isinstance(v, float) else f"{k}={v}"
-                                             for k, v in s["metrics"].items()))
+                                             for k, v in s["metrics"].items() if "/" not in str(k)))
+        for f, fm in per_field(s["metrics"]).items():
+            lines.append(f"  {f:7s}" + ", ".join(f"{k}={v:.3e}" for k, v in fm.items()))
     lines.append("versions " + ", ".join(f"{k} {v}" for k, v in s["versions"].items()) +
                  (f", commit {s['git_commit'][:12]}" if s["git_commit"] else ""))
     print("\n".join(lines))

@@ -67,4 +67,6 @@ def handler(args) -> int:
     print(f"rel_l2     {res['rel_l2']:.6e}")
     print(f"max_abs    {res['max_abs']:.6e}")
     print(f"rmse       {res['rmse']:.6e}")
+    for f, fm in res.get("per_field", {}).items():
+        print(f"  {f:8s} rel_l2 {fm['rel_l2']:.6e}  max_abs {fm['max_abs']:.6e}")
     return 0

@@ -5,7 +5,8 @@
 is all you need for training physics-informed neural networks") the PDE term is
 instead ``(1/M) sum_i w_i L_i`` over ``M`` time slices, ``L_i`` the mean squared
 residual in slice ``i`` and ``w_i = exp(-eps * sum_{j<i} L_j)`` (no gradient through
-``w``), so later times are only fitted once earlier ones are.
+``w``), so later times are only fitted once earlier ones are. A system (several residuals) has one set of
+weights, with ``L_j`` the slice loss summed over all its residuals, applied to each residual's term.
 """
 
 from __future__ import annotations
@@ -42,17 +43,15 @@ class CausalWeighting:
         self.bins = int(self.bins)
         self.eps_schedule = tuple(float(e) for e in self.eps_schedule)
 
-    def weighted(self, res2: torch.Tensor, t: torch.Tensor, t0: float, t1: float,
-                 weights: torch.Tensor | None = None, deterministic: bool = False, all_reduce=None,
-                 world_size: int = 1):
-        """Causally weighted loss from per-point squared residuals ``res2`` ``(N,)`` at times ``t`` ``(N,)``.
+    def slice_losses(self, res2: torch.Tensor, t: torch.Tensor, t0: float, t1: float,
+                     deterministic: bool = False, all_reduce=None, world_size: int = 1) -> torch.Tensor:
+        """Mean squared residual ``(bins,)`` in each time slice, from ``res2`` ``(N,)`` at times ``t`` ``(N,)``.
 
-        Returns ``(loss, weights (bins,))``. ``weights`` ``(bins,)`` (optional): use these instead of
-        computing them (the L-BFGS phase holds them fixed). ``deterministic``: slice sums as a one-hot
-        ``(N, bins)`` matrix product instead of ``index_add_`` (whose CUDA atomics add in varying order).
-        ``all_reduce`` (in-place sum over ranks) and ``world_size``: ``res2`` is this rank's shard of the points;
-        the slice losses are the global ones (slice sums and counts all-reduced), and the gradient is this
-        rank's share scaled so that the mean of the ranks' gradients is the gradient of the global loss.
+        ``deterministic``: slice sums as a one-hot ``(N, bins)`` matrix product instead of ``index_add_``
+        (whose CUDA atomics add in varying order). ``all_reduce`` (in-place sum over ranks) and
+        ``world_size``: ``res2`` is this rank's shard of the points; the slice losses are the global ones
+        (slice sums and counts all-reduced), and the gradient is this rank's share scaled so that the mean of
+        the ranks' gradients is the gradient of the global loss.
         """
         idx = ((t - t0) / (t1 - t0) * self.bins).long().clamp_(0, self.bins - 1)
         if deterministic:
@@ -63,17 +62,28 @@ class CausalWeighting:
             counts = torch.zeros(self.bins, device=res2.device, dtype=res2.dtype).index_add_(
                 0, idx, torch.ones_like(res2))
         if all_reduce is None:
-            slice_loss = sums / counts.clamp_min(1.0)
-        else:
-            total = all_reduce(torch.cat([sums.detach(), counts]))
-            counts = total[self.bins:].clamp_min(1.0)
-            share = sums / counts * world_size  # the gradient carrier: this rank's share of the global slice loss
-            slice_loss = share + (total[:self.bins] / counts - share).detach()
-        if weights is None:
-            earlier = torch.cumsum(slice_loss.detach(), 0) - slice_loss.detach()
-            w = torch.exp(-self.eps * earlier)
-        else:
-            w = weights.detach()
+            return sums / counts.clamp_min(1.0)
+        total = all_reduce(torch.cat([sums.detach(), counts]))
+        counts = total[self.bins:].clamp_min(1.0)
+        share = sums / counts * world_size  # the gradient carrier: this rank's share of the global slice loss
+        return share + (total[:self.bins] / counts - share).detach()
+
+    def weights_from(self, slice_loss: torch.Tensor) -> torch.Tensor:
+        """Causal weights ``(bins,)`` ``w_i = exp(-eps sum_{j<i} L_j)`` from slice losses ``L`` ``(bins,)``."""
+        s = slice_loss.detach()
+        return torch.exp(-self.eps * (torch.cumsum(s, 0) - s))
+
+    def weighted(self, res2: torch.Tensor, t: torch.Tensor, t0: float, t1: float,
+                 weights: torch.Tensor | None = None, deterministic: bool = False, all_reduce=None,
+                 world_size: int = 1):
+        """Causally weighted loss from per-point squared residuals ``res2`` ``(N,)`` at times ``t`` ``(N,)``.
+
+        Returns ``(loss, weights (bins,))``. ``weights`` ``(bins,)`` (optional): use these instead of
+        computing them (the L-BFGS phase holds them fixed). ``deterministic``, ``all_reduce``,
+        ``world_size``: see :meth:`slice_losses`.
+        """
+        slice_loss = self.slice_losses(res2, t, t0, t1, deterministic, all_reduce, world_size)
+        w = self.weights_from(slice_loss) if weights is None else weights.detach()
         return (w * slice_loss).mean(), w
 
     def advance(self, min_weight: float) -> bool:
@@ -186,8 +196,9 @@ class LossTerms:
 
         ``point_weights`` ``(N,)`` (optional, no gradient) multiply each point's squared residual in the
         PDE terms (the gate of causal R3); the returned per-point residual is the plain, unweighted one.
-        Causal weights are ``(bins,)`` for one residual, ``(R, bins)`` for ``R`` residuals;
-        ``causal_weights`` (same shape, optional) are used instead of computing them.
+        Causal weights are ``(bins,)``: one set for the whole system, from the slice losses summed over all
+        its residuals (``w_i = exp(-eps sum_{j<i} sum_r L_{r,j})``), applied to every residual;
+        ``causal_weights`` (``(bins,)``, optional) are used instead of computing them.
         """
         stacked, pointwise, cw = self._evaluate(model, points, cond_points, point_weights, causal_weights)
         w = self._weight_tensor
@@ -198,8 +209,8 @@ class LossTerms:
     def _evaluate(self, model, points, cond_points, point_weights, causal_weights):
         """``(term losses (K,) with graph, per-point squared PDE residual (N,), causal weights or None)``."""
         res = self.pde_residual(model, points)
-        terms, cws, pointwise = [], [], None
-        for i, name in enumerate(self.residual_names):
+        terms, slices, pointwise = [], [], None
+        for name in self.residual_names:
             r = res[name]
             sq = _squared(r)
             pointwise = sq if pointwise is None else pointwise + sq
@@ -207,16 +218,20 @@ class LossTerms:
             if point_weights is not None:
                 r2 = r2 * point_weights
             if self.causal is not None:
-                given = None if causal_weights is None else (causal_weights if causal_weights.ndim == 1
-                                                             else causal_weights[i])
-                loss_r, cw = self.causal.weighted(r2, points[:, -1], self.domain.t0, self.domain.t1, given,
-                                                  self.deterministic, *self.causal_reduce)
-                cws.append(cw)
-                terms.append(loss_r)
+                slices.append(self.causal.slice_losses(r2, points[:, -1], self.domain.t0, self.domain.t1,
+                                                       self.deterministic, *self.causal_reduce))
             elif self.reduction is not None:
                 terms.append(self._reduce(r2, name))
             else:
                 terms.append(r2.mean())
+        cw = None
+        if self.causal is not None:
+            # one set of weights for the whole system: from the slice losses summed over its residuals
+            if causal_weights is None:
+                cw = self.causal.weights_from(torch.stack(slices).sum(0))
+            else:  # (bins,); an (R, bins) array of an older checkpoint: its first row
+                cw = (causal_weights if causal_weights.ndim == 1 else causal_weights[0]).detach()
+            terms.extend((cw * sl).mean() for sl in slices)
         for c, (p, nrm) in zip(self.conditions, cond_points):
             d = self.engine.derivatives(model, p, self.names, self.fields, normals=nrm, requests=self._plans[c.name])
             sq = c.residual(d).square()
@@ -224,7 +239,6 @@ class LossTerms:
                 terms.append(self._reduce(sq.reshape(sq.shape[0], -1).mean(1), c.name))
             else:
                 terms.append(sq.mean())
-        cw = None if not cws else cws[0] if len(cws) == 1 else torch.stack(cws)
         return torch.stack(terms), pointwise, cw
 
 

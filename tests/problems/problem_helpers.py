@@ -26,7 +26,8 @@ class TransformedModel(torch.nn.Module):
         torch.manual_seed(seed)
         d = problem.domain.dim
         self.problem = problem
-        self.net = torch.nn.Sequential(torch.nn.Linear(d, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)).double()
+        self.net = torch.nn.Sequential(torch.nn.Linear(d, 16), torch.nn.Tanh(),
+                                       torch.nn.Linear(16, len(problem.fields))).double()
 
     def forward(self, points):
         return self.problem.output_transform(points, self.net(points))

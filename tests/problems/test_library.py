@@ -79,7 +79,8 @@ def test_output_transform_satisfies_its_conditions(problem):
 def test_registry():
     assert set(REGISTRY) == {"burgers", "allen_cahn", "convection", "poisson2d", "helmholtz2d", "heat", "wave",
                              "poisson_nd", "inseparable_poisson", "inseparable_allen_cahn", "inseparable_sine_gordon",
-                             "biharmonic_ball"}
+                             "biharmonic_ball", "poisson_holes", "helmholtz_holes", "kovasznay", "lid_driven_cavity",
+                             "gray_scott"}
     for name, cls in REGISTRY.items():
         assert cls.name == name and dataclasses.is_dataclass(cls)
         p = cls()
