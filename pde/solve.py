@@ -316,7 +316,6 @@ def _train_and_finish(trainer: Trainer, config: dict, prov: dict, out) -> Run:
         trainer.message = f"{trainer.message}; {note}" if trainer.message else note
     else:
         solution, metrics = evaluate(trainer.problem, trainer.model, ref=ref)
-    trainer._solution = solution
     metrics = _inverse_metrics(trainer, metrics)
     prov["end_time"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
     if write is not None:
@@ -347,9 +346,5 @@ def _inverse_metrics(trainer: Trainer, metrics: dict) -> dict:
         if k.endswith("/rel_l2"):
             lines.append(f"data misfit {k[5:-7]}: relative L2 {v:.3e}, rmse {misfit[k[:-7] + '/rmse']:.3e}")
     trainer._identified = lines
-    per_field = {}
-    sol = trainer.__dict__.get("_solution")
-    if sol is not None and sol["prediction"].shape[1] > 1:  # an unknown field is judged on its own
-        for i, f in enumerate(trainer.problem.fields):
-            per_field[f"rel_l2/{f}"] = all_metrics(sol["prediction"][:, i], sol["reference"][:, i])["rel_l2"]
-    return {**(metrics or {}), **per_field, **extra, **misfit}
+    # per-field errors (an unknown field judged on its own) come with the metrics (pde.metrics.field_metrics)
+    return {**(metrics or {}), **extra, **misfit}
