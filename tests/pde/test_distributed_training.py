@@ -89,7 +89,15 @@ def _on_rank(comm, folder):
 def _hot_loop_events(comm):
     """Host reads, host-to-device copies and mask indexings in Adam steps 2-4 of a 2-process strong-scaling run
     with causal weights and R3 updated every step (shards, slice all-reduce, gathered residual, gradient average)."""
-    from conftest import HotLoopTrap
+    import importlib.util
+    from pathlib import Path
+
+    # the top-level tests/conftest.py by its path: in a spawned worker the name ``conftest`` may be another one
+    spec = importlib.util.spec_from_file_location("_pdekit_tests_conftest",
+                                                  Path(__file__).resolve().parents[1] / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    HotLoopTrap = root_conftest.HotLoopTrap
 
     from pde.training import AbstractCallback
     from samplers import R3
