@@ -13,6 +13,7 @@ from pde.domain import Box
 from pde.problem import AbstractProblem, Reference, check_positive
 
 from ._cavity_solver import LIDS, solve_cavity
+from ._navier_stokes import steady_navier_stokes
 
 __all__ = ["LidDrivenCavity"]
 
@@ -75,13 +76,7 @@ class LidDrivenCavity(AbstractProblem):
         return torch.ones_like(x) if self.lid == "constant" else 16.0 * x ** 2 * (1.0 - x) ** 2
 
     def residual(self, d):
-        u, v = d["u"], d["v"]
-        nu = 1.0 / self.Re
-        return {
-            "momentum_x": u * d("u", "x") + v * d("u", "y") + d("p", "x") - nu * d.laplacian("u"),
-            "momentum_y": u * d("v", "x") + v * d("v", "y") + d("p", "y") - nu * d.laplacian("v"),
-            "continuity": d("u", "x") + d("v", "y"),
-        }
+        return steady_navier_stokes(d, 1.0 / self.Re)
 
     def conditions(self):
         def u_wall(p):

@@ -11,6 +11,8 @@ from pde.conditions import Dirichlet
 from pde.domain import Box
 from pde.problem import AbstractProblem, check_positive
 
+from ._navier_stokes import steady_navier_stokes
+
 __all__ = ["Kovasznay"]
 
 
@@ -69,13 +71,7 @@ class Kovasznay(AbstractProblem):
         return torch.stack([u, v, p], dim=1)
 
     def residual(self, d):
-        u, v = d["u"], d["v"]
-        nu = 1.0 / self.Re
-        return {
-            "momentum_x": u * d("u", "x") + v * d("u", "y") + d("p", "x") - nu * d.laplacian("u"),
-            "momentum_y": u * d("v", "x") + v * d("v", "y") + d("p", "y") - nu * d.laplacian("v"),
-            "continuity": d("u", "x") + d("v", "y"),
-        }
+        return steady_navier_stokes(d, 1.0 / self.Re)
 
     def conditions(self):
         return [Dirichlet(lambda p: self.exact(p)[:, 0], field="u", name="bc_u"),
