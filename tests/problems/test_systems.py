@@ -114,3 +114,18 @@ def test_systems_train_briefly_with_per_field_metrics(problem, tmp_path):
     from pde import load
 
     assert load(tmp_path / "r.h5", model=False).metrics["rel_l2/u"] == run.metrics["rel_l2/u"]
+
+
+def test_export_writes_every_field_of_a_system(tmp_path):
+    """``pde export`` of a three-field run: each field, its reference and its error (issue 16)."""
+    import meshio
+
+    from pde.export import export_run
+
+    run = solve(Kovasznay(), steps=2, lbfgs_steps=0, n_interior=16, quiet=True, device="cpu", out=tmp_path / "k.h5")
+    out = export_run(tmp_path / "k.h5", tmp_path / "k.vtu")
+    data = meshio.read(out).point_data
+    for f in ("u", "v", "p"):
+        assert {f, f"{f}_reference", f"{f}_error"} <= set(data)
+        i = run.solution["fields"].index(f)
+        np.testing.assert_allclose(data[f], run.solution["prediction"][:, i])
