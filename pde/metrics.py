@@ -44,7 +44,7 @@ def all_metrics(pred, ref) -> dict[str, float]:
     return {"rel_l2": rel_l2(pred, ref), "max_abs": max_abs(pred, ref), "rmse": rmse(pred, ref)}
 
 
-def field_metrics(pred, ref, fields, up_to_constant=()) -> dict[str, float]:
+def field_metrics(pred, ref, fields, up_to_constant=(), complex_fields=None) -> dict[str, float]:
     """Pooled :func:`all_metrics` of ``(N, m)`` arrays, and for ``m > 1`` fields each field's own.
 
     Returns ``{"rel_l2", "max_abs", "rmse"}`` over all entries, plus ``"rel_l2/F"`` and ``"max_abs/F"``
@@ -52,6 +52,9 @@ def field_metrics(pred, ref, fields, up_to_constant=()) -> dict[str, float]:
     large field cannot hide a wrong small one. The flat keys are what the run file's ``metrics`` group
     stores. ``up_to_constant``: names of fields defined only up to an additive constant (a pressure);
     their prediction is shifted by the mean of ``ref - pred`` before any metric is computed.
+    ``complex_fields``: ``{name: (real field, imaginary field)}`` (a complex field stored as two real ones);
+    for each, ``"rel_l2/NAME"`` (``||h_pred - h_ref|| / ||h_ref||`` of the complex values), ``"rel_l2/|NAME|"`` and
+    ``"max_abs/|NAME|"`` (of the moduli ``|h| = sqrt(re^2 + im^2)``).
     """
     pred, ref = np.array(pred, dtype=np.float64), np.asarray(ref, dtype=np.float64)
     fields = list(fields)
@@ -66,6 +69,30 @@ def field_metrics(pred, ref, fields, up_to_constant=()) -> dict[str, float]:
         for i, f in enumerate(fields):
             out[f"rel_l2/{f}"] = rel_l2(pred[:, i], ref[:, i])
             out[f"max_abs/{f}"] = max_abs(pred[:, i], ref[:, i])
+    for name, (re_, im_) in check_complex_fields(complex_fields, fields).items():
+        i, j = fields.index(re_), fields.index(im_)
+        hp, hr = pred[:, i] + 1j * pred[:, j], ref[:, i] + 1j * ref[:, j]
+        den = np.linalg.norm(hr)
+        out[f"rel_l2/{name}"] = float(np.linalg.norm(hp - hr) / (den if den > 0 else 1.0))
+        out[f"rel_l2/|{name}|"] = rel_l2(np.abs(hp), np.abs(hr))
+        out[f"max_abs/|{name}|"] = max_abs(np.abs(hp), np.abs(hr))
+    return out
+
+
+def check_complex_fields(complex_fields, fields) -> dict[str, tuple[str, str]]:
+    """``complex_fields`` (``{name: (real, imaginary)}``) checked against the problem's ``fields``."""
+    out = {}
+    for name, pair in dict(complex_fields or {}).items():
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and pair[0] != pair[1]):
+            raise ValueError(f"complex field {name!r} must name two distinct real fields (real, imaginary), "
+                             f"got {pair!r}")
+        missing = [f for f in pair if f not in fields]
+        if missing:
+            raise ValueError(f"complex field {name!r} names {missing}, which are not fields of the problem "
+                             f"({', '.join(fields)})")
+        if name in fields:
+            raise ValueError(f"complex field {name!r} has the name of a real field")
+        out[str(name)] = (str(pair[0]), str(pair[1]))
     return out
 
 

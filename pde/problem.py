@@ -110,6 +110,8 @@ class AbstractProblem(ABC):
     hard_satisfies: ClassVar[tuple[str, ...]] = ()
     #: fields defined only up to an additive constant (a pressure): compared after removing the mean difference
     up_to_constant: ClassVar[tuple[str, ...]] = ()
+    #: complex fields stored as two real ones, ``{"h": ("u", "v")}``: metrics also for ``h`` and ``|h|``
+    complex_fields: ClassVar[dict[str, tuple[str, str]]] = {}
 
     @property
     @abstractmethod

@@ -21,7 +21,7 @@ from . import registry
 from .collocation import AbstractSampler, RandomSampler
 from .derivatives.base import AbstractDerivativeEngine
 from .evaluation import evaluate_in_chunks, rows_per_chunk
-from .metrics import field_metrics
+from .metrics import check_complex_fields, field_metrics
 from .problem import AbstractProblem
 from .run import Run, domain_record  # the one run type (pde.run); ``pde.solve.Run`` is the same class
 from .training.trainer import Settings, Trainer, reseed_engine
@@ -98,7 +98,8 @@ def evaluate(problem: AbstractProblem, model: torch.nn.Module, batch: int = 6553
         raise ValueError(f"model output shape {pred.shape} does not match reference {ref.values.shape}")
     sol = {"axes": ref.axes, "points": ref.points, "prediction": pred, "reference": ref.values,
            "error": pred - ref.values, "fields": list(problem.fields), "source": ref.source}
-    return sol, field_metrics(pred, ref.values, problem.fields, getattr(problem, "up_to_constant", ()))
+    return sol, field_metrics(pred, ref.values, problem.fields, getattr(problem, "up_to_constant", ()),
+                              getattr(problem, "complex_fields", None))
 
 
 def _git_commit() -> str | None:
@@ -222,6 +223,7 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
     writes ``out`` and prints progress; the config records world size, backend, scaling and rank seeds.
     """
     problem = _make_problem(problem)
+    check_complex_fields(getattr(problem, "complex_fields", None), list(problem.fields))
     multi = communicator is not None and communicator.world_size > 1
     dev, dt = resolve_device(communicator.device if multi else device), resolve_dtype(dtype)
     if int(seed) != seed or seed < 0:

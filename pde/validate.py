@@ -262,7 +262,9 @@ def validate(run: Run | str | os.PathLike, reference: str | os.PathLike | None =
     if dropped:
         out["dropped_nonfinite"] = dropped
     gauge = getattr(run.problem, "up_to_constant", ()) if run.problem is not None else ()
-    metrics = field_metrics(pred, vals, fields, gauge)
+    pairs = getattr(run.problem, "complex_fields", None) if run.problem is not None else None
+    pairs = {k: v for k, v in (pairs or {}).items() if all(f in fields for f in v)}  # pairs among the compared fields
+    metrics = field_metrics(pred, vals, fields, gauge, pairs)
     out.update({k: v for k, v in metrics.items() if "/" not in k})
     if len(fields) > 1:
         out["per_field"] = per_field(metrics)

@@ -217,3 +217,22 @@ def test_pde_validate_cli_on_a_checkpoint(checkpoint, tmp_path, capsys):
     assert main(["validate", str(checkpoint), "--reference", str(tmp_path / "mine.npz"), "--json"]) == 0
     res = __import__("json").loads(capsys.readouterr().out)
     check(res, expected(load(checkpoint), x, t, u))
+
+
+def test_complex_field_metrics_compare_the_complex_values_and_their_moduli():
+    """A complex field h = u + i v stored as two real fields: rel. L2 of h and of |h| (issue 16)."""
+    from pde.metrics import check_complex_fields, field_metrics
+
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(200, 2))
+    h = ref[:, 0] + 1j * ref[:, 1]
+    turned = h * np.exp(0.01j)  # a phase error only: |h| exact, h off by |e^{0.01 i} - 1|
+    pred = np.stack([turned.real, turned.imag], axis=1)
+    m = field_metrics(pred, ref, ("u", "v"), complex_fields={"h": ("u", "v")})
+    assert m["rel_l2/h"] == pytest.approx(abs(np.exp(0.01j) - 1), rel=1e-9)
+    assert m["rel_l2/|h|"] < 1e-12 and m["max_abs/|h|"] < 1e-12
+    assert m["rel_l2/u"] > 1e-3  # the real parts alone disagree
+    for bad, msg in [({"h": ("u",)}, "two distinct"), ({"h": ("u", "w")}, "not fields"), ({"u": ("u", "v")},
+                                                                                         "name of a real field")]:
+        with pytest.raises(ValueError, match=msg):
+            check_complex_fields(bad, ("u", "v"))
