@@ -17,12 +17,15 @@ strong mode sees the global per-point residual (one all-gather at update steps o
 
 Causal weighting in strong mode takes its time-slice losses from all-reduced slice sums and counts (one small
 all-reduce per evaluation inside the loss), so its weights, and the causal schedule's decisions, are global.
+A wall-clock ``time_budget`` is decided by rank 0's clock and shared (:meth:`DataParallel.past`, one small
+all-reduce at Adam log steps and between L-BFGS pieces), so every rank ends a phase at the same step.
 Not supported with several ranks yet (refused with a ``ValueError``): causal weighting in weak mode, loss
-balancing, a wall-clock ``time_budget`` (each rank's own clock would stop the ranks at different steps) and a
-custom reduction in strong mode.
+balancing and a custom reduction in strong mode.
 """
 
 from __future__ import annotations
+
+import time
 
 import torch
 
@@ -68,9 +71,6 @@ class DataParallel:
                              "time-slice losses are per rank); use scaling='strong'")
         if self.sharded:  # causal slice losses from all-reduced slice sums and counts
             trainer.losses.causal_reduce = (self.comm.all_reduce_sum, w)
-        if getattr(trainer.settings, "time_budget", None) is not None:
-            raise ValueError(f"time_budget is not supported with {w} processes yet (each process reads its own "
-                             "clock, so they would stop at different steps); give steps instead")
         if not isinstance(trainer.weighting, FixedWeights):
             raise ValueError(f"loss weighting {type(trainer.weighting).__name__} is not supported with {w} "
                              "processes yet (its gradient norms are per rank); use fixed weights")
@@ -85,6 +85,15 @@ class DataParallel:
                 if n % w:
                     raise ValueError(f"world size {w} does not divide the {n} {what}; use a multiple of {w} "
                                      "(strong scaling shards every point set evenly)")
+
+    def past(self, deadline: float) -> bool:
+        """Whether wall-clock ``deadline`` (``time.perf_counter``) has passed: this process's clock, or with
+        several ranks rank 0's, shared by one all-reduce (a host read), so every rank decides the same."""
+        late = time.perf_counter() >= deadline
+        if not self.active:
+            return late
+        flag = torch.tensor([1.0 if late and self.comm.rank == 0 else 0.0], device=self.comm.device)
+        return bool(self.comm.all_reduce_sum(flag)[0] > 0)
 
     def broadcast_parameters(self, params) -> None:
         """Start every rank from rank 0's weights."""

@@ -16,7 +16,6 @@ A phase owns its optimiser and runs the trainer from its current step to the pha
 from __future__ import annotations
 
 import math
-import time
 
 import torch
 
@@ -232,7 +231,8 @@ class LBFGSPhase(AbstractPhase):
                 k = min(piece, chunk - ran)
                 converged, done = self._iterate(closure, k, on_device, first)
                 ran += k
-                if converged or time.perf_counter() >= trainer.phase_deadline:
+                deadline = trainer.phase_deadline
+                if converged or (math.isfinite(deadline) and trainer.parallel.past(deadline)):
                     break
             if ran < chunk and not converged:
                 trainer.end_phase(f"time budget: the lbfgs phase ended at step {trainer.step + ran}")

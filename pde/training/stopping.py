@@ -10,7 +10,8 @@ reason in its message. Step counts stay upper bounds.
   (``steps x cost``, an L-BFGS iteration counted as 1.25 Adam steps: its line search evaluates the loss about
   that often). A phase's deadline is the run's start plus its cumulative share, so time a phase leaves unused
   goes to the next ones. Checked after every Adam step (a host clock read, no device synchronisation) and
-  every 10 L-BFGS iterations (``trainer.phase_deadline``).
+  every 10 L-BFGS iterations (``trainer.phase_deadline``); with several processes rank 0's clock decides, shared
+  at Adam log steps and between L-BFGS pieces, so every rank ends a phase at the same step.
 * :class:`Plateau` (``Settings.plateau``): at log steps of the phases it watches (Adam by default), the phase
   ends when the loss has not fallen below ``(1 - rel)`` times its best for ``patience`` steps; the message
   names the loss, the largest term and what to try for that term.
@@ -65,16 +66,23 @@ class TimeBudget(AbstractStoppingRule):
         trainer.phase_deadline = self._deadline  # the L-BFGS phase reads the clock between short pieces
 
     def _check(self, trainer):
-        if time.perf_counter() >= self._deadline:
+        parallel = getattr(trainer, "parallel", None)
+        if parallel.past(self._deadline) if parallel is not None else time.perf_counter() >= self._deadline:
             spent = time.perf_counter() - trainer._t_start
             trainer.end_phase(f"time budget: the {trainer.phase} phase ended at step {trainer.step} after "
                               f"{spent:.0f} s of {self.seconds:.0f} s")
 
+    @staticmethod
+    def _shared(trainer) -> bool:
+        parallel = getattr(trainer, "parallel", None)
+        return parallel is not None and parallel.active
+
     def on_step_end(self, trainer, step):
-        self._check(trainer)
+        if not self._shared(trainer):  # one process: the host clock, every step (no device synchronisation)
+            self._check(trainer)
 
     def on_log(self, trainer, step):
-        if trainer.phase != "adam":  # L-BFGS: once per chunk
+        if trainer.phase != "adam" or self._shared(trainer):  # L-BFGS chunks; several ranks: at log steps
             self._check(trainer)
         return None
 

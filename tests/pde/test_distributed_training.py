@@ -73,11 +73,10 @@ def _on_rank(comm, folder):
     solve(Heat(d=1), MLP(width=8, depth=2), out=f"{folder}/half.h5", communicator=comm, **{**adam, "steps": K // 2})
     resumed = resume(f"{folder}/half.h5", steps=K, quiet=True, communicator=comm)
     out["straight"], out["resumed"] = _flat(straight.model), _flat(resumed.model)
-    try:
-        solve(heat(), MLP(width=8, depth=2), communicator=comm, **settings(time_budget=60))
-        out["budget_error"] = ""
-    except ValueError as e:
-        out["budget_error"] = str(e)
+    budget = solve(heat(), MLP(width=8, depth=2), communicator=comm,
+                   **settings(steps=10 ** 6, lbfgs_steps=10 ** 5, log_every=20, time_budget=1.0))
+    out["budget_step"], out["budget_message"] = budget.step, budget.message
+    out["budget_weights"] = _flat(budget.model)
     try:
         solve(heat(), MLP(width=8, depth=2), communicator=comm, **settings(n_interior=63))
         out["error"] = ""
@@ -156,7 +155,16 @@ def test_world_size_must_divide_every_point_count(ranks):
     _, results = ranks
     for r in results:
         assert r["error"].startswith("world size 2 does not divide the 63 interior points (n_interior)")
-        assert r["budget_error"].startswith("time_budget is not supported with 2 processes yet")
+
+
+
+def test_time_budget_ends_the_phases_at_the_same_step_on_every_rank(ranks):
+    """Rank 0's clock decides, shared: both ranks stop each phase together and keep equal weights."""
+    _, results = ranks
+    a, b = results
+    assert a["budget_step"] == b["budget_step"] < 10 ** 6
+    assert "the adam phase ended" in a["budget_message"] and "the lbfgs phase ended" in a["budget_message"]
+    assert torch.equal(a["budget_weights"], b["budget_weights"])
 
 
 def test_resume_of_a_two_process_run_is_exact(ranks):
