@@ -19,8 +19,10 @@ Causal weighting in strong mode takes its time-slice losses from all-reduced sli
 all-reduce per evaluation inside the loss), so its weights, and the causal schedule's decisions, are global.
 A wall-clock ``time_budget`` is decided by rank 0's clock and shared (:meth:`DataParallel.past`, one small
 all-reduce at Adam log steps and between L-BFGS pieces), so every rank ends a phase at the same step.
-Not supported with several ranks yet (refused with a ``ValueError``): causal weighting in weak mode, loss
-balancing and a custom reduction in strong mode.
+A loss weighting in strong mode computes its per-term gradients on the global point sets, which every rank
+holds, so every rank gets the same weights without communication (the update costs each rank the full set).
+Not supported with several ranks yet (refused with a ``ValueError``): causal weighting and loss balancing in
+weak mode, and a custom reduction in strong mode.
 """
 
 from __future__ import annotations
@@ -71,9 +73,10 @@ class DataParallel:
                              "time-slice losses are per rank); use scaling='strong'")
         if self.sharded:  # causal slice losses from all-reduced slice sums and counts
             trainer.losses.causal_reduce = (self.comm.all_reduce_sum, w)
-        if not isinstance(trainer.weighting, FixedWeights):
-            raise ValueError(f"loss weighting {type(trainer.weighting).__name__} is not supported with {w} "
-                             "processes yet (its gradient norms are per rank); use fixed weights")
+        if not isinstance(trainer.weighting, FixedWeights) and not self.sharded:
+            raise ValueError(f"loss weighting {type(trainer.weighting).__name__} is not supported in weak scaling "
+                             f"with {w} processes yet (its gradient norms would be per rank); use fixed weights or "
+                             "scaling='strong'")
         if self.sharded and trainer.losses.reduction is not None:
             raise ValueError(f"a custom loss reduction is not supported in strong scaling with {w} processes (the "
                              "mean of shard reductions is not the reduction of the whole set); use scaling='weak'")

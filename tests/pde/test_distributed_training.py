@@ -27,6 +27,9 @@ def heat():
         exact=lambda p, k: torch.exp(-k * math.pi**2 * p[:, 1]) * torch.sin(math.pi * p[:, 0]), params={"k": 0.1})
 
 
+BALANCING = {"name": "gradient_norm", "update_every": 2, "alpha": 0.5}
+
+
 def settings(**kw):
     base = dict(steps=K, lbfgs_steps=K, device="cpu", dtype="float64", quiet=True, log_every=3, n_interior=64,
                 n_boundary=16, n_initial=16, seed=4, lr=1e-2)
@@ -64,6 +67,8 @@ def _on_rank(comm, folder):
     out["r3"] = _flat(r3.model)
     causal = solve(heat(), MLP(width=8, depth=2), communicator=comm, **settings(causal=CAUSAL))
     out["causal"] = _flat(causal.model)
+    balanced = solve(heat(), MLP(width=8, depth=2), communicator=comm, **settings(balancing=BALANCING))
+    out["balanced"] = _flat(balanced.model)
     out["hot_loop"] = _hot_loop_events(comm)
     from pde.training import resume
     from problems import Heat  # a registered problem: resume rebuilds it from the file
@@ -202,6 +207,17 @@ def test_causal_weighting_uses_global_slice_losses(ranks):
     single = solve(heat(), MLP(width=8, depth=2), **settings(causal=CAUSAL))
     assert torch.equal(results[0]["causal"], results[1]["causal"])
     torch.testing.assert_close(results[0]["causal"], _flat(single.model), rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_norm_balancing_in_strong_scaling_equals_the_single_process_run(ranks):
+    """The balancing's per-term gradients come from the global point sets every rank holds: the same weights on
+    both ranks, and Adam then L-BFGS equal to the 1-process run."""
+    _, results = ranks
+    single = solve(heat(), MLP(width=8, depth=2), **settings(balancing=BALANCING))
+    plain = solve(heat(), MLP(width=8, depth=2), **settings())
+    assert torch.equal(results[0]["balanced"], results[1]["balanced"])
+    torch.testing.assert_close(results[0]["balanced"], _flat(single.model), rtol=1e-12, atol=1e-12)
+    assert not torch.allclose(_flat(single.model), _flat(plain.model))  # the balancing changed the run
 
 
 def test_the_distributed_step_has_no_host_reads_or_copies(ranks):
