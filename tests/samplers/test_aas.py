@@ -121,3 +121,17 @@ def test_aas_moves_toward_residual_peak_and_stays_inside(d, scale, lr, beta, fac
         assert torch.isfinite(lp).all()
         # box density = unit-cube density / volume
         assert torch.allclose(lp, s.flow.log_prob(s.to_unit(s.points())) - d * math.log(2.0), atol=1e-5)
+
+
+def test_aas_on_a_domain_with_a_hole_keeps_its_points_inside():
+    """AAS on a CSG domain (square minus a disk): every point it trains on lies in the composite."""
+    from pde import Box, Dirichlet, Disk, define, solve
+
+    plate = Box([0, 0], [1, 1]) - Disk((0.5, 0.5), 0.2)
+    problem = define("plate", plate, lambda d: d.laplacian("u") + 1.0, conditions=[Dirichlet(0.0)])
+    sampler = AAS(n=256, update_every=5, flow_steps=3, n_layers=2, hidden=8, n_penalty=16)
+    run = solve(problem, sampler=sampler, steps=20, lbfgs_steps=0, quiet=True, device="cpu", n_boundary=64)
+    points = sampler.points()
+    assert run.status == "finished" and points.shape == (256, 2)
+    assert bool(plate.inside(points).all())
+    assert bool(((points - 0.5).norm(dim=1) >= 0.2).all())  # none in the hole
