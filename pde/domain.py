@@ -155,6 +155,17 @@ class AbstractDomain(ABC):
         return NotImplemented
 
 
+def cumulative_shares(weights) -> list[float]:
+    """Cumulative normalised ``weights`` (positive), the last exactly 1: the CDF of picking piece ``i`` with
+    probability ``weights[i] / sum(weights)`` (faces of a box by area, edges of a polygon by length)."""
+    total, acc, out = sum(weights), 0.0, []
+    for w in weights:
+        acc += w / total
+        out.append(acc)
+    out[-1] = 1.0
+    return out
+
+
 class Box(AbstractDomain):
     """Axis-aligned box ``[lower_1, upper_1] x ... x [lower_d, upper_d]`` (any d, thousands included)."""
 
@@ -205,13 +216,7 @@ class Box(AbstractDomain):
 
     def _face_cdf(self) -> list[float]:
         """Cumulative face-pair probabilities ``(d,)`` (face pair i has area ``volume / side_i``), last = 1."""
-        area = [1.0 / (b - a) for a, b in zip(self.lower, self.upper)]
-        total, acc, out = sum(area), 0.0, []
-        for a in area:
-            acc += a / total
-            out.append(acc)
-        out[-1] = 1.0
-        return out
+        return cumulative_shares([1.0 / (b - a) for a, b in zip(self.lower, self.upper)])
 
     def sample_boundary(self, n, *, method="uniform", generator=None, device=None, dtype=torch.float32):
         d = self.dim

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .domain import AbstractDomain, _names
+from .domain import AbstractDomain, _names, cumulative_shares
 from .rejection import interior_by_rejection
 from .sampling import unit_cube
 
@@ -108,13 +108,7 @@ class Polygon(AbstractDomain):
 
     def _edge_cdf(self) -> list[float]:
         v = self.vertices
-        lengths = [math.dist(a, b) for a, b in zip(v, v[1:] + v[:1])]
-        total, acc, out = sum(lengths), 0.0, []
-        for ln in lengths:
-            acc += ln / total
-            out.append(acc)
-        out[-1] = 1.0
-        return out
+        return cumulative_shares([math.dist(a, b) for a, b in zip(v, v[1:] + v[:1])])
 
     def sample_boundary(self, n, *, method="uniform", generator=None, device=None, dtype=torch.float32):
         u = unit_cube(n, 2, method=method, generator=generator, device=device, dtype=dtype)

@@ -234,8 +234,7 @@ class LBFGSPhase(AbstractPhase):
                 deadline = trainer.phase_deadline
                 if converged or (math.isfinite(deadline) and trainer.parallel.past(deadline)):
                     break
-            if ran < chunk and not converged:
-                trainer.end_phase(f"time budget: the lbfgs phase ended at step {trainer.step + ran}")
+            # a passed deadline ends the phase through the time budget's log hook (it words the message)
             chunk = ran
             trainer.step += chunk
             total, terms, _, _ = trainer.parallel.reduce_values(evaluate())

@@ -66,23 +66,17 @@ class TimeBudget(AbstractStoppingRule):
         trainer.phase_deadline = self._deadline  # the L-BFGS phase reads the clock between short pieces
 
     def _check(self, trainer):
-        parallel = getattr(trainer, "parallel", None)
-        if parallel.past(self._deadline) if parallel is not None else time.perf_counter() >= self._deadline:
+        if trainer.parallel.past(self._deadline):
             spent = time.perf_counter() - trainer._t_start
             trainer.end_phase(f"time budget: the {trainer.phase} phase ended at step {trainer.step} after "
                               f"{spent:.0f} s of {self.seconds:.0f} s")
 
-    @staticmethod
-    def _shared(trainer) -> bool:
-        parallel = getattr(trainer, "parallel", None)
-        return parallel is not None and parallel.active
-
     def on_step_end(self, trainer, step):
-        if not self._shared(trainer):  # one process: the host clock, every step (no device synchronisation)
+        if not trainer.parallel.active:  # one process: the host clock, every step (no device synchronisation)
             self._check(trainer)
 
     def on_log(self, trainer, step):
-        if trainer.phase != "adam" or self._shared(trainer):  # L-BFGS chunks; several ranks: at log steps
+        if trainer.phase != "adam" or trainer.parallel.active:  # L-BFGS chunks; several ranks: at log steps
             self._check(trainer)
         return None
 

@@ -362,7 +362,6 @@ class Trainer:
         self._cuts = [0] * len(self.phases)  # steps of each phase not run (ended early by a stopping rule)
         self._phase_over: str | None = None
         self.phase_deadline = math.inf  # wall-clock end of the running phase (set by a time budget)
-        self._phase_ends = list(itertools.accumulate(p.steps for p in self.phases))
         if self._phase_ends[-1] == 0:
             raise ValueError("every phase has 0 steps: nothing to train")
         self.weighting = weighting if weighting is not None else make_weighting(settings.balancing)
@@ -400,6 +399,11 @@ class Trainer:
         return torch.cat(parts)
 
     @property
+    def _phase_ends(self) -> list[int]:
+        """The step at which each phase ends: its steps less those a stopping rule cut, accumulated."""
+        return list(itertools.accumulate(p.steps - c for p, c in zip(self.phases, self._cuts)))
+
+    @property
     def total_steps(self) -> int:
         return self._phase_ends[-1]
 
@@ -409,7 +413,6 @@ class Trainer:
 
     def _cut_phase(self, index: int, end: int) -> None:
         self._cuts[index] += end - self.step
-        self._phase_ends = list(itertools.accumulate(p.steps - c for p, c in zip(self.phases, self._cuts)))
         self.message = f"{self.message}; {self._phase_over}" if self.message else self._phase_over
         self.progress.message(f"[{self.phases[index].name}] {self._phase_over}")
 
@@ -692,7 +695,6 @@ class Trainer:
         cuts = sstate.pop("trainer:phase_cuts", None)
         if cuts is not None:
             self._cuts = [int(c) for c in np.asarray(cuts).reshape(-1)]
-            self._phase_ends = list(itertools.accumulate(p.steps - c for p, c in zip(self.phases, self._cuts)))
         wstate = sstate.pop("trainer:weighting", None)
         if wstate is not None:
             self.weighting.load_state_dict(wstate)

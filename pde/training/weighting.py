@@ -30,7 +30,7 @@ class AbstractLossWeighting(AbstractCallback):
     """A loss weighting: ``bind(trainer)`` once, then loop hooks that may change ``trainer.losses``' weights."""
 
     def bind(self, trainer) -> None:
-        self.trainer_terms = list(trainer.losses.term_names)
+        """Called once by the trainer, after its loss terms exist (nothing to do for fixed weights)."""
 
     def describe(self) -> dict:
         return {"name": type(self).__name__}
