@@ -104,16 +104,10 @@ class HistoryRecorder(AbstractCallback):
             self.loss_rows.append(trainer._row(total, terms))
 
     def on_log(self, trainer, step):
-        if trainer.phase == "lbfgs":  # one row per chunk, read at once
+        if trainer.phase == "lbfgs":  # one row per chunk, buffered and read at once like Adam's
             _, total, terms, _, lr = trainer.last
-            trainer.history["step"].append(step)
-            trainer.history["wall_time"].append(time.perf_counter() - trainer._t_start)
-            trainer.history["lr"].append(lr)
-            vals = trainer._row(total, terms).cpu().numpy()
-            trainer.history["loss"].append(float(vals[0]))
-            for k, x in zip(trainer._term_keys() + trainer._param_keys(), vals[1:]):
-                trainer.history[k].append(float(x))
-            return None
+            self.rows.append((step, time.perf_counter() - trainer._t_start, lr))
+            self.loss_rows.append(trainer._row(total, terms))
         self.flush(trainer)
         return None
 
