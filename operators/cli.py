@@ -132,25 +132,31 @@ def _checked_train_options(args) -> dict:
     return opts
 
 
+def _keywords(fn, skip: int) -> tuple[list[str], bool]:
+    """The keyword parameter names of ``fn`` after its first ``skip`` (channels excluded), and whether it takes
+    ``**kwargs``."""
+    import inspect
+
+    params = list(inspect.signature(fn).parameters.values())
+    names = [p.name for p in params[skip:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+             and p.name not in ("in_channels", "out_channels")]
+    return names, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
 def _check_model_options(name: str, cls, opts: dict) -> None:
     """Model options must be keyword parameters of the model's builder, or of the class its ``**kw`` goes to
     (``builder.model_class``); a builder with ``**kw`` and no class named is not checked."""
-    import inspect
-
-    allowed: list[str] = []
-    for fn in (cls, getattr(cls, "model_class", None)):
-        if fn is None:
-            continue
-        try:
-            params = inspect.signature(fn).parameters
-        except (TypeError, ValueError):  # no signature to check against
-            return
-        allowed += [n for n, p in list(params.items())[3 if fn is cls else 0:]
-                    if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-                    and n not in allowed and n not in ("in_channels", "out_channels")]
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            break
-    else:
+    try:
+        allowed, open_ended = _keywords(cls, 3)  # builder(in_channels, out_channels, dim, ...)
+        if open_ended:
+            target = getattr(cls, "model_class", None)
+            if target is None:
+                return
+            more, open_ended = _keywords(target, 0)
+            if open_ended:
+                return
+            allowed += [n for n in more if n not in allowed]
+    except (TypeError, ValueError):  # no signature to check against
         return
     unknown = sorted(set(opts) - set(allowed))
     if unknown:
