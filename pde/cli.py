@@ -240,7 +240,8 @@ def cmd_solve(args) -> int:
     try:
         run = solve(problem, model, sampler=sampler, engine=engine, steps=args.steps, lbfgs_steps=args.lbfgs_steps,
                     device=args.device, dtype=args.dtype, seed=args.seed, out=out, quiet=args.quiet, hard=hard,
-                    communicator=comm if comm.world_size > 1 else None, scaling=args.scaling, data=data, **sets)
+                    communicator=comm if comm.world_size > 1 else None, scaling=args.scaling, data=data,
+                    recipe=None if args.recipe == "none" else args.recipe, **sets)
     finally:
         comm.close()
     if not comm.is_writer:
@@ -281,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "taylor with --compile")
     s.add_argument("--directions", type=int, help="random directions per point for stochastic engines")
     s.add_argument("--hard", choices=("on", "off"), help="hard-constraint output transform (default: problem's)")
+    s.add_argument("--recipe", default="auto", choices=("auto", "generic", "none"),
+                   help="training recipe from the problem's structure (pde.recipe): auto (default: for a problem "
+                        "with no defaults of its own and no --model), generic (always), none (plain settings)")
     s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     s.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     s.add_argument("--scaling", default="strong", choices=("strong", "weak"),

@@ -152,6 +152,21 @@ def _make_model(model, problem: AbstractProblem, hard: bool | None):
     return model
 
 
+def _recipe_plan(recipe, problem: AbstractProblem, model, hard):
+    """The recipe's plan for ``problem`` (see :mod:`pde.recipe`), or None where no recipe applies."""
+    from .recipe import applies, make_recipe
+
+    if recipe == "auto":
+        return make_recipe("generic").plan(problem) if hard is None and applies(problem, model) else None
+    chosen = make_recipe(recipe)
+    if chosen is None:
+        return None
+    if model is not None or hard is not None:
+        raise ValueError("a recipe chooses the model and its hard constraints: pass model=None and hard=None with "
+                         f"recipe={recipe!r}, or recipe=None to use your own model")
+    return chosen.plan(problem)
+
+
 def _make_engine(engine) -> AbstractDerivativeEngine:
     if isinstance(engine, AbstractDerivativeEngine):
         return engine
@@ -160,13 +175,16 @@ def _make_engine(engine) -> AbstractDerivativeEngine:
     raise TypeError(f"engine must be a name or an AbstractDerivativeEngine, got {type(engine).__name__}")
 
 
-def _settings(problem: AbstractProblem, overrides: dict, explicit: dict | None = None) -> tuple[Settings, int]:
-    """Merge the problem's suggested settings with ``overrides`` (None: not given) and ``explicit`` settings.
+def _settings(problem: AbstractProblem, overrides: dict, explicit: dict | None = None,
+              suggested: dict | None = None) -> tuple[Settings, int]:
+    """Merge the suggested settings (the problem's, or ``suggested``: a recipe's) with ``overrides`` (None: not
+    given) and ``explicit`` settings.
 
     In ``explicit`` (the keyword settings a caller wrote out), ``None`` drops the problem's suggestion and
     takes :class:`Settings`' own default: ``solve(AllenCahn(), causal=None)`` trains without causal weights.
     """
-    merged = {**problem.default_settings(), **{k: v for k, v in overrides.items() if v is not None}}
+    base = problem.default_settings() if suggested is None else suggested
+    merged = {**base, **{k: v for k, v in overrides.items() if v is not None}}
     for k, v in (explicit or {}).items():
         if v is None:
             merged.pop(k, None)
@@ -184,7 +202,8 @@ def _settings(problem: AbstractProblem, overrides: dict, explicit: dict | None =
 def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, engine=None,
           steps: int | None = None, lbfgs_steps: int | None = None, device=None, dtype="float32", seed: int = 0,
           out: str | Path | None = None, quiet: bool = False, hard: bool | None = None, callbacks=(),
-          reduction=None, communicator=None, scaling: str = "strong", data=None, **settings) -> Run:
+          reduction=None, communicator=None, scaling: str = "strong", data=None, recipe="auto",
+          **settings) -> Run:
     """Train a PINN for ``problem`` and validate it against the problem's reference.
 
     problem: an :class:`~pde.problem.AbstractProblem`, its class, or a registered name.
@@ -221,6 +240,11 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
     (each rank a shard of the single-process points: the single-process run, faster) or ``"weak"`` (own
     points per rank from ``(seed, rank)``); see :mod:`pde.training.data_parallel`. Only the writer rank
     writes ``out`` and prints progress; the config records world size, backend, scaling and rank seeds.
+    recipe: ``"auto"`` (default: the generic recipe of :mod:`pde.recipe` for a problem with no defaults of its
+    own when no model and no ``hard`` are given), ``"generic"`` (always, the model argument must be None), None
+    or ``"none"`` (the plain :class:`~pde.training.Settings`), or a recipe object with ``plan(problem)``. The
+    recipe's settings come under the keyword settings given here; its rules are printed and stored in
+    ``config["recipe"]``.
     """
     problem = _make_problem(problem)
     check_complex_fields(getattr(problem, "complex_fields", None), list(problem.fields))
@@ -228,7 +252,11 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
     dev, dt = resolve_device(communicator.device if multi else device), resolve_dtype(dtype)
     if int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    cfg, n_interior = _settings(problem, {"steps": steps, "lbfgs_steps": lbfgs_steps}, settings)
+    plan = _recipe_plan(recipe, problem, model, hard)
+    cfg, n_interior = _settings(problem, {"steps": steps, "lbfgs_steps": lbfgs_steps}, settings,
+                                plan.settings if plan is not None else None)
+    if plan is not None:
+        model = plan.model
     from .observations import make_observations
 
     observations = make_observations(data, problem)
@@ -256,11 +284,15 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
         config["data"] = [c.describe() for c in observations]
     if reduction is not None:
         config["reduction"] = getattr(reduction, "__qualname__", None) or repr(reduction)
+    if plan is not None:
+        config["recipe"] = plan.describe()
     prov = provenance(dev, dt, int(seed))
     writer = communicator is None or communicator.is_writer
     trainer = Trainer(problem, net, sampler, eng, cfg, device=dev, dtype=dt, seed=int(seed),
                       quiet=quiet or not writer, callbacks=callbacks, reduction=reduction,
                       communicator=communicator, scaling=scaling, data=observations)
+    if plan is not None:
+        trainer.progress.message(f"{plan.name} recipe for {problem.name!r}:\n  " + "\n  ".join(plan.rules))
     return _train_and_finish(trainer, config, prov, out if writer else None)
 
 
