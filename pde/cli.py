@@ -282,9 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "taylor with --compile")
     s.add_argument("--directions", type=int, help="random directions per point for stochastic engines")
     s.add_argument("--hard", choices=("on", "off"), help="hard-constraint output transform (default: problem's)")
-    s.add_argument("--recipe", default="auto", choices=("auto", "generic", "none"),
+    s.add_argument("--recipe", default="auto", metavar="RECIPE",
                    help="training recipe from the problem's structure (pde.recipe): auto (default: for a problem "
-                        "with no defaults of its own and no --model), generic (always), none (plain settings)")
+                        "with no defaults of its own and no --model), generic (always; options as "
+                        "generic:causal=false,...), none (plain settings)")
     s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     s.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     s.add_argument("--scaling", default="strong", choices=("strong", "weak"),

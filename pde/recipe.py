@@ -29,6 +29,7 @@ Rules (measured on the generic suite, ``benchmarks/generic_suite.py``; numbers i
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import torch
@@ -51,10 +52,12 @@ class RecipePlan:
     model: object
     settings: dict
     rules: list[str] = field(default_factory=list)
+    options: dict = field(default_factory=dict)
 
     def describe(self) -> dict:
-        """JSON-able record for the run file: ``{"name", "rules"}`` (the settings are in the config already)."""
-        return {"name": self.name, "rules": list(self.rules)}
+        """JSON-able record for the run file: ``{"name", "options", "rules"}`` (``options``: the recipe's fields
+        that differ from their defaults; the settings are in the config already)."""
+        return {"name": self.name, "options": dict(self.options), "rules": list(self.rules)}
 
 
 def _differentiable(value, points: torch.Tensor) -> bool:
@@ -86,10 +89,16 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
 class GenericRecipe:
     """The rules of the module docstring, with their constants as fields.
 
-    width, depth, activation: the MLP. causal: rule 4 on/off. balancing: rule 5 (``"gradient_norm"`` or None).
-    adam_steps, lbfgs_steps, lr: rule 6. plateau_patience: Adam steps without 1 % progress that end Adam.
-    points_per_dim: rule 7, interior points by number of coordinates (the last entry for more).
+    periodic_embedding, hard_initial, hard_dirichlet, causal: rules 1-4 on/off. balancing: rule 5
+    (``"gradient_norm"`` or None). width, depth, activation: the MLP. adam_steps, lbfgs_steps, lr: rule 6.
+    plateau_patience: Adam steps without 1 % progress that end Adam. points_per_dim: rule 7, interior points by
+    number of coordinates (the last entry for more). Switching a rule off is how BENCHMARKS.md measures it:
+    ``recipe="generic:causal=false"`` (see :func:`make_recipe`).
     """
+
+    periodic_embedding: bool = True
+    hard_initial: bool = True
+    hard_dirichlet: bool = True
 
     width: int = 64
     depth: int = 4
@@ -113,12 +122,13 @@ class GenericRecipe:
         conds = list(problem.conditions())
         rules: list[str] = []
         space = domain.space if isinstance(domain, SpaceTime) else domain
-        periods = self._periods(space, conds, rules)
+        periods = self._periods(space, conds, rules) if self.periodic_embedding else {}
         emb = [PeriodicEmbedding(periods)] if periods else None
         net = MLP(width=self.width, depth=self.depth, activation=self.activation, embedding=emb)
         rules.append(f"model: MLP {self.depth} x {self.width} {self.activation}, inputs normalised to [-1, 1]")
-        initial = self._initial(domain, conds, rules)
-        dirichlet, zero = self._dirichlet(domain, space, conds, initial, rules, bool(periods))
+        initial = self._initial(domain, conds, rules) if self.hard_initial else {}
+        dirichlet, zero = self._dirichlet(domain, space, conds, initial, rules, bool(periods)) \
+            if self.hard_dirichlet else ({}, {})
         periodic_names = [c.name for c in conds if isinstance(c, Periodic) and c.coord in periods]
         if initial or dirichlet or zero or periodic_names:
             model = HardConditions(net, problem, initial=initial, dirichlet=dirichlet, zero_dirichlet=zero,
@@ -129,7 +139,9 @@ class GenericRecipe:
             | set(zero.values())
         soft = [c.name for c in conds if c.name not in hard]
         settings = self._settings(problem, domain, soft, rules)
-        return RecipePlan(self.name, model, settings, rules)
+        changed = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                   if f.name != "name" and getattr(self, f.name) != f.default}
+        return RecipePlan(self.name, model, settings, rules, changed)
 
     # -- rules ------------------------------------------------------------------------------------
     def _periods(self, space, conds, rules) -> dict[str, float]:
@@ -238,7 +250,8 @@ class GenericRecipe:
             out["balancing"] = self.balancing
             rules.append(f"{self.balancing.replace('_', '-')} balancing of {n_terms} loss terms")
         rules.append(f"Adam lr {self.lr:g} (exponential decay) up to {self.adam_steps} steps, ended by a plateau of "
-                     f"{self.plateau_patience} steps, then L-BFGS up to {self.lbfgs_steps} iterations")
+                     f"{self.plateau_patience} steps" + (f", then L-BFGS up to {self.lbfgs_steps} iterations"
+                                                         if self.lbfgs_steps else ""))
         return out
 
     @staticmethod
@@ -256,14 +269,47 @@ class GenericRecipe:
 RECIPES = {"generic": GenericRecipe}
 
 
+def _option(cls, key: str, text: str):
+    """A recipe option from text, typed by the field's default (bool, int, float, str or None)."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if key not in fields or key == "name":
+        raise ValueError(f"unknown recipe option {key!r}; allowed: {', '.join(k for k in fields if k != 'name')}")
+    default = fields[key].default
+    low = text.strip().lower()
+    if isinstance(default, bool):
+        if low not in ("true", "false", "on", "off", "1", "0"):
+            raise ValueError(f"recipe option {key}: expected true or false, got {text!r}")
+        return low in ("true", "on", "1")
+    if low in ("none", "off") and key == "balancing":
+        return None
+    if isinstance(default, tuple):  # points_per_dim=1000/2000/4000
+        try:
+            return tuple(int(v) for v in text.split("/"))
+        except ValueError:
+            raise ValueError(f"recipe option {key}: expected integers separated by '/', got {text!r}") from None
+    try:
+        return type(default)(text) if isinstance(default, (int, float)) else text
+    except ValueError:
+        raise ValueError(f"recipe option {key}: expected a {type(default).__name__}, got {text!r}") from None
+
+
 def make_recipe(spec) -> GenericRecipe | None:
-    """A recipe from a name (``"generic"``), an instance, or None / ``"none"`` (no recipe)."""
+    """A recipe from a name (``"generic"``, or ``"generic:causal=false,lbfgs_steps=0"`` with options), an
+    instance, or None / ``"none"`` (no recipe)."""
     if spec is None or spec == "none":
         return None
     if isinstance(spec, str):
-        if spec not in RECIPES:
-            raise ValueError(f"unknown recipe {spec!r}; allowed: auto, none, {', '.join(RECIPES)}")
-        return RECIPES[spec]()
+        name, _, opts = spec.partition(":")
+        if name not in RECIPES:
+            raise ValueError(f"unknown recipe {spec!r}; allowed: auto, none, {', '.join(RECIPES)} (with options "
+                             "as generic:NAME=VALUE,...)")
+        kw = {}
+        for item in filter(None, (o.strip() for o in opts.split(","))):
+            key, eq, value = item.partition("=")
+            if not eq:
+                raise ValueError(f"recipe option {item!r}: expected NAME=VALUE")
+            kw[key.strip()] = _option(RECIPES[name], key.strip(), value)
+        return RECIPES[name](**kw)
     if not hasattr(spec, "plan"):
         raise TypeError(f"recipe must be a name, None or an object with plan(problem), got {type(spec).__name__}")
     return spec
