@@ -27,7 +27,13 @@ __all__ = ["AbstractLossWeighting", "FixedWeights", "GradientNormBalancing", "WE
 
 
 class AbstractLossWeighting(AbstractCallback):
-    """A loss weighting: ``bind(trainer)`` once, then loop hooks that may change ``trainer.losses``' weights."""
+    """A loss weighting: ``bind(trainer)`` once, then loop hooks that may change ``trainer.losses``' weights.
+
+    ``varies``: True when the weights change during the run; the history then records the weights in use
+    (``trainer.losses.weight_tensor``, ``(K,)``) as columns ``weight/TERM`` in every row.
+    """
+
+    varies: bool = False
 
     def bind(self, trainer) -> None:
         """Called once by the trainer, after its loss terms exist (nothing to do for fixed weights)."""
@@ -45,8 +51,11 @@ class GradientNormBalancing(AbstractLossWeighting):
 
     Costs one backward pass per loss term at each update (``K`` terms: ``K`` extra passes every
     ``update_every`` steps). The L-BFGS phase keeps the weights reached at the end of Adam (its objective must
-    stay fixed). ``weights`` (the current balanced weights, ``(K,)``) is in the checkpoint.
+    stay fixed). ``weights`` (the current balanced weights, ``(K,)``) is in the checkpoint; the history's
+    ``weight/TERM`` columns hold the weights in use, ``weights * fixed``.
     """
+
+    varies = True
 
     def __init__(self, update_every: int = 100, alpha: float = 0.9):
         if int(update_every) != update_every or update_every < 1:

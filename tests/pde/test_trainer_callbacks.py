@@ -9,6 +9,7 @@ from pde.training import (
     Checkpointer,
     FixedWeights,
     HistoryRecorder,
+    ImbalanceWarning,
     NaNGuard,
     ProgressDisplay,
     SamplerUpdater,
@@ -62,7 +63,9 @@ class Counter(AbstractCallback):
 
 def test_default_list_holds_the_builtins_in_loop_order():
     parts = default_callbacks(Settings(steps=3))
-    assert [type(p) for p in parts] == [HistoryRecorder, SamplerUpdater, NaNGuard, ProgressDisplay, Checkpointer]
+    assert [type(p) for p in parts] == [HistoryRecorder, SamplerUpdater, NaNGuard, ProgressDisplay, ImbalanceWarning,
+                                        Checkpointer]
+    assert ImbalanceWarning not in [type(p) for p in default_callbacks(Settings(steps=3, imbalance_warning=None))]
 
 
 def test_trainer_puts_user_callbacks_after_the_guard_and_before_the_checkpointer():
@@ -75,9 +78,9 @@ def test_trainer_puts_user_callbacks_after_the_guard_and_before_the_checkpointer
     solve(heat1(), MLP(width=8, depth=2), callbacks=[cb, fn], **small(steps=4))
     parts = seen["parts"]
     kinds = [type(p) for p in parts]
-    assert kinds[:5] == [FixedWeights, HistoryRecorder, SamplerUpdater, NaNGuard, ProgressDisplay]
+    assert kinds[:6] == [FixedWeights, HistoryRecorder, SamplerUpdater, NaNGuard, ProgressDisplay, ImbalanceWarning]
     assert kinds[-1] is Checkpointer
-    assert parts[5] is cb and isinstance(parts[6], FunctionCallback) and parts[6].fn is fn and len(parts) == 8
+    assert parts[6] is cb and isinstance(parts[7], FunctionCallback) and parts[7].fn is fn and len(parts) == 9
     assert seen["callbacks"] == [cb, fn]  # the user's list as given
 
 
