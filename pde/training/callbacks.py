@@ -239,10 +239,10 @@ class ImbalanceWarning(AbstractCallback):
                 ratio = f"{big / small:.1e}" if small > 0 else "inf"
                 when = f"for {self.counts[key]} log steps (to step {step})"
                 if key.endswith(":above"):
-                    text = (f"warning: loss term '{name}' ({big:.1e}) is {ratio} x the residual's ({small:.1e}) "
-                            f"{when}: the fit ignores the residual; {try_} {pde_names}")
+                    text = (f"warning: weighted loss term '{name}' ({big:.1e}) is {ratio} x the residual's "
+                            f"({small:.1e}) {when}: the fit ignores the residual; {try_} {pde_names}")
                 else:
-                    text = (f"warning: the residual's loss ({big:.1e}) is {ratio} x loss term '{name}' "
+                    text = (f"warning: the residual's weighted loss ({big:.1e}) is {ratio} x that of '{name}' "
                             f"({small:.1e}) {when}: the fit ignores '{name}'; {try_} '{name}'")
                 self.warned.append(key)
                 trainer.warnings.append(text)

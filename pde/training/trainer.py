@@ -116,7 +116,8 @@ class Settings:
     (:class:`~pde.training.weighting.GradientNormBalancing`).
     imbalance_warning: warn (once per term, printed and kept in the run file) when a condition's weighted loss is
     more than this factor times the PDE residual's, or less than its inverse, at two consecutive log steps
-    (:class:`~pde.training.callbacks.ImbalanceWarning`); None: no check.
+    (:class:`~pde.training.callbacks.ImbalanceWarning`); None or False: no check (in ``solve``, where None
+    means the default, pass False).
     lbfgs_history: L-BFGS curvature pairs kept. lbfgs_line_search: ``"strong_wolfe"``
     (``torch.optim.LBFGS``; an iteration is one accepted step, one or more evaluations)
     or ``"device"`` (:class:`~pde.training.lbfgs.DeviceLBFGS`: an iteration is one evaluation,
@@ -195,6 +196,8 @@ class Settings:
                 raise ValueError(f"plateau must be True, None or a dict of patience / rel, got {self.plateau!r}")
             else:
                 Plateau(**self.plateau)  # checks the options
+        if self.imbalance_warning is False:
+            self.imbalance_warning = None
         if self.imbalance_warning is not None:
             from .callbacks import ImbalanceWarning
 
@@ -412,15 +415,15 @@ class Trainer:
     def _row(self, total: torch.Tensor, terms: torch.Tensor) -> torch.Tensor:
         """A history row on the device: ``[total, *terms, *unknown values, *term weights]`` (no host read).
 
-        The term weights ``(K,)`` (``losses.weight_tensor``, the ``w_k`` of ``L = sum_k w_k L_k``) are in the
-        row only when the weighting varies them; ``torch.cat`` copies them, so a later in-place update of the
-        weights does not change a buffered row.
+        The term weights ``(K,)`` (the ``w_k`` of ``L = sum_k w_k L_k`` that this row's loss used,
+        ``weighting.step_weights``) are in the row only when the weighting varies them; ``torch.cat`` copies
+        them, so a later update of the weights does not change a buffered row.
         """
         parts = [total.detach()[None], terms]
         if self.unknowns.names:
             parts.append(self.unknowns.values().to(terms.dtype))
         if self.weighting.varies:
-            parts.append(self.losses.weight_tensor.detach().to(terms.dtype))
+            parts.append(self.weighting.step_weights(self).detach().to(terms.dtype))
         return torch.cat(parts)
 
     @property

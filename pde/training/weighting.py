@@ -41,6 +41,10 @@ class AbstractLossWeighting(AbstractCallback):
     def describe(self) -> dict:
         return {"name": type(self).__name__}
 
+    def step_weights(self, trainer) -> torch.Tensor:
+        """The term weights ``(K,)`` (device tensor) that the latest step's loss used (the history records them)."""
+        return trainer.losses.weight_tensor
+
 
 class FixedWeights(AbstractLossWeighting):
     """The fixed weights of the settings and conditions (nothing changes during the run)."""
@@ -65,6 +69,7 @@ class GradientNormBalancing(AbstractLossWeighting):
         self.update_every, self.alpha = int(update_every), float(alpha)
         self.weights: torch.Tensor | None = None  # balanced weights (K,), on the device
         self._fixed: torch.Tensor | None = None
+        self._used: torch.Tensor | None = None  # the weights of the latest Adam step's loss (before its update)
 
     def bind(self, trainer):
         super().bind(trainer)
@@ -74,8 +79,13 @@ class GradientNormBalancing(AbstractLossWeighting):
             self.weights = torch.ones_like(self._fixed)
         trainer.losses.weight_tensor = self.weights * self._fixed
 
+    def step_weights(self, trainer):
+        # an update after Adam step s serves step s + 1 on; step s's loss used the weights before it. L-BFGS: fixed
+        return self._used if trainer.phase == "adam" and self._used is not None else trainer.losses.weight_tensor
+
     def on_step_end(self, trainer, step):
         # after Adam step ``step``, on that step's points (drawing new ones would move the sampler's generator)
+        self._used = trainer.losses.weight_tensor  # a reference: an update below assigns a new tensor
         if trainer.phase != "adam" or step % self.update_every != 0:
             return
         with torch.enable_grad():
