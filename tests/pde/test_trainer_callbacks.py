@@ -1,6 +1,8 @@
 """The trainer built from parts: the built-in callbacks, a user's AbstractCallback, and its state on resume."""
 
+import tiny_runs
 import torch
+from tiny_runs import heat1
 
 from pde.models import MLP
 from pde.solve import solve
@@ -19,17 +21,8 @@ from pde.training import (
 from pde.training.callbacks import FunctionCallback, default_callbacks
 
 
-def heat1():
-    from problems import Heat
-
-    return Heat(d=1)
-
-
 def small(**kw):
-    base = dict(steps=12, lbfgs_steps=0, device="cpu", quiet=True, log_every=4, n_interior=16, n_boundary=8,
-                n_initial=8)
-    base.update(kw)
-    return base
+    return tiny_runs.small(**{"n_interior": 16, **kw})
 
 
 class Counter(AbstractCallback):
