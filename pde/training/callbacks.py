@@ -226,8 +226,8 @@ class ImbalanceWarning(AbstractCallback):
         weighted = [w * trainer.history[f"loss/{n}"][-1] for n, w in zip(losses.term_names, self._weights(trainer))]
         residual = sum(weighted[:n_res])
         pde_names = ", ".join(f"'{n}'" for n in losses.term_names[:n_res])
-        try_ = "try a larger weight on" if trainer.weighting.varies else "try balancing=gradient_norm or a larger " \
-                                                                          "weight on"
+        # with a varying weighting (balancing) on already, only a fixed weight on the term is left to try
+        try_ = "try " + ("" if trainer.weighting.varies else "balancing=gradient_norm or ") + "a larger weight on"
         for name, cond in zip(losses.term_names[n_res:], weighted[n_res:]):
             for key, big, small in ((f"{name}:above", cond, residual), (f"{name}:below", residual, cond)):
                 if not (math.isfinite(big) and math.isfinite(small) and big > 0 and big > self.factor * small):

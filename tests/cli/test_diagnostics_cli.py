@@ -48,6 +48,8 @@ def test_show_prints_a_line_per_term_and_the_warnings(balanced_run, capsys):
     assert "min " in bc_line and "weight 1e+09" in bc_line  # balancing not yet updated (every 50 steps): w = fixed
     warnings = [ln for ln in out if ln.startswith("warning ")]
     assert len(warnings) == 1 and "'bc'" in warnings[0] and "x the residual's" in warnings[0]
+    # balancing is already on: the advice is the weight alone
+    assert warnings[0].endswith("try a larger weight on 'pde'") and "balancing=" not in warnings[0]
 
 
 def test_show_json_has_the_terms_and_warnings(balanced_run, capsys):

@@ -102,20 +102,26 @@ def test_quiet_silences_the_warning_but_keeps_it_in_the_run_file(tmp_path, capsy
     assert len(load(tmp_path / "q.h5").warnings) == 1
 
 
-def test_one_log_step_above_the_factor_is_not_enough():
-    """The warning needs ``patience`` consecutive log steps: a ratio that drops back resets the count."""
+def _stub_trainer(term_names, residual_names, weights):
+    """What :class:`ImbalanceWarning` reads of a trainer: term names and weights, the history, warnings, progress."""
 
     class Stub:
         status, warnings = "running", []
         progress = Progress(quiet=True)
 
         class losses:
-            term_names, residual_names, weights = ["pde", "bc"], ["pde"], [1.0, 1.0]
+            pass
 
         class weighting:
             varies = False
 
-    tr = Stub()
+    Stub.losses.term_names, Stub.losses.residual_names, Stub.losses.weights = term_names, residual_names, weights
+    return Stub()
+
+
+def test_one_log_step_above_the_factor_is_not_enough():
+    """The warning needs ``patience`` consecutive log steps: a ratio that drops back resets the count."""
+    tr = _stub_trainer(["pde", "bc"], ["pde"], [1.0, 1.0])
     cb = ImbalanceWarning(factor=10.0, patience=2)
     for bc in (100.0, 1.0, 100.0, 1.0, 100.0):  # above, below, ... never twice in a row
         tr.history = {"loss/pde": [1.0], "loss/bc": [bc]}
@@ -128,6 +134,19 @@ def test_one_log_step_above_the_factor_is_not_enough():
         tr.history = {"loss/pde": [1.0], "loss/bc": [bc]}
         cb.on_log(tr, 3)
     assert len(tr.warnings) == 2 and "is inf x that of 'bc'" in tr.warnings[1]
+
+
+def test_a_system_compares_each_condition_with_the_sum_of_its_weighted_residuals():
+    tr = _stub_trainer(["pde/u", "pde/v", "ic"], ["u", "v"], [1.0, 2.0, 1.0])
+    cb = ImbalanceWarning(factor=100.0, patience=1)
+    # w r: 1 * 0.001 + 2 * 0.002 = 0.005; ic 0.4 is 80 x that: no warning (one residual alone would give 400 x)
+    tr.history = {"loss/pde/u": [0.001], "loss/pde/v": [0.002], "loss/ic": [0.4]}
+    cb.on_log(tr, 1)
+    assert tr.warnings == []
+    tr.history["loss/ic"] = [1.0]  # 200 x
+    cb.on_log(tr, 2)
+    assert len(tr.warnings) == 1 and "is 2.0e+02 x the residual's (5.0e-03)" in tr.warnings[0]
+    assert tr.warnings[0].endswith("a larger weight on 'pde/u', 'pde/v'")
 
 
 def test_the_warning_does_not_change_the_run(tmp_path):
