@@ -63,6 +63,21 @@ def test_balanced_resume_keeps_the_weight_columns(tmp_path):
         np.testing.assert_allclose(resumed.history[k], full.history[k], rtol=1e-6)
 
 
+def test_a_run_file_without_weight_columns_resumes_with_them(tmp_path):
+    """A balanced run written before the weights were recorded: the resumed history has NaN weights before."""
+    out = tmp_path / "old.h5"
+    bal = {"name": "gradient_norm", "update_every": 2}
+    solve(heat1(), MLP(width=8, depth=2), balancing=bal, out=out, checkpoint_every=8,
+          callbacks=[lambda tr: tr.step >= 8 or None], **small(steps=16))
+    with h5py.File(out, "a") as f:
+        for k in [k for k in f["history"] if k.startswith("weight")]:
+            del f["history"][k]
+    n_old = len(load(out).history["step"])
+    h = resume(out, quiet=True).history
+    assert len(h["weight/bc"]) == len(h["step"]) > n_old
+    assert np.isnan(h["weight/bc"][:n_old]).all() and np.isfinite(h["weight/bc"][n_old:]).all()
+
+
 # -- the loss-imbalance warning ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("weight, term_first", [(1e4, True), (1e-4, False)])
 def test_imbalance_warns_once_per_term_and_records_it(tmp_path, capsys, weight, term_first):
