@@ -1,8 +1,10 @@
-"""Figures of a run: prediction, reference, error, loss history and sampler snapshots (matplotlib)."""
+"""Figures of a run: prediction, reference, error, loss history per term, balance weights, the PDE residual over
+the domain and sampler snapshots (matplotlib)."""
 
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
@@ -62,8 +64,62 @@ def _unknowns_panel(ax, hist, keys, params):
     ax.legend(fontsize=7)
 
 
-def plot_run(path: str | os.PathLike, out: str | os.PathLike, *, field: str | None = None) -> str:
-    """Write a figure of the run at ``path`` to ``out`` (any format matplotlib writes)."""
+def _history_panel(ax, hist, prefix: str, log: bool):
+    """Columns ``prefix*`` of the history over the steps (the total ``loss`` thicker), log scale if ``log``."""
+    for k, v in hist.items():
+        if k.startswith(prefix) and len(v) and np.all(np.isfinite(v)) and (not log or np.all(v > 0)):
+            (ax.semilogy if log else ax.plot)(hist["step"], v, label=k, lw=1.5 if k == "loss" else 0.8)
+    ax.set_xlabel("step")
+    ax.legend(fontsize=7)
+
+
+def _residual(path, run: dict, stream) -> dict | None:
+    """``log10 |r|`` on the evaluation grid (:func:`pde.diagnostics.residual_image`), or None with a note on
+    ``stream`` saying why not (not a PINN run, the model or problem cannot be rebuilt, not 1 or 2 coordinates)."""
+    if run.get("kind", "pinn") != "pinn" or run.get("model") is None:
+        return None
+    try:
+        from .diagnostics import residual_image
+        from .store import load
+
+        loaded = load(path, device="cpu")
+        if loaded.problem is None:
+            raise ValueError("its problem cannot be rebuilt from the file (not a registered problem or an importable "
+                             "class)")
+        return residual_image(loaded.problem, loaded.model, run["solution"])
+    except Exception as e:  # a plot never fails for want of the residual: it says why and leaves the panel out
+        print(f"note: no residual panel for {os.fspath(path)}: {type(e).__name__}: {e}", file=stream)
+        return None
+
+
+def _residual_panel(fig, ax, res):
+    names, axes, img = res["names"], res["axes"], res["log10_abs"]
+    if len(names) == 1:
+        ax.plot(axes[0], img)
+        ax.set_xlabel(names[0])
+        ax.set_ylabel("log10 |r|")
+        return
+    if names[-1] == "t":  # time horizontal, as in the field panels
+        pc = ax.pcolormesh(axes[1], axes[0], img, shading="auto", cmap="magma")
+        ax.set_xlabel(names[1])
+        ax.set_ylabel(names[0])
+    else:
+        pc = ax.pcolormesh(axes[0], axes[1], img.T, shading="auto", cmap="magma")
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1])
+    fig.colorbar(pc, ax=ax, label="log10 |r|")
+
+
+def plot_run(path: str | os.PathLike, out: str | os.PathLike, *, field: str | None = None, residual: bool = True,
+             stream=None) -> str:
+    """Write a figure of the run at ``path`` to ``out`` (any format matplotlib writes).
+
+    Panels: the solution's prediction, reference and error (of ``field``, default the first), the loss history
+    (total and per term), the balance weights over the steps (when the history records ``weight/TERM``), the
+    unknown parameters, ``log10 |r|`` of the PDE residual on the evaluation grid (``residual=True``; needs the
+    model and the problem rebuilt from the file and one or two coordinates, else a note on ``stream``, default
+    stderr, and no panel) and the last sampler snapshot.
+    """
     plt = _mpl()
     run = read_run(path, weights=False)
     sol, hist, snaps = run["solution"], run["history"], run["snapshots"]
@@ -78,9 +134,14 @@ def plot_run(path: str | os.PathLike, out: str | os.PathLike, *, field: str | No
                 panels.append(("field", key, sol[key][:, i], f"{key} {fields[i]}"))
     if hist.get("step") is not None and len(hist["step"]):
         panels.append(("history", None, None, "loss history"))
+        if any(k.startswith("weight/") for k in hist):
+            panels.append(("weights", None, None, "balance weights"))
     params = [k for k in hist if k.startswith("param/") and len(hist[k])]
     if params:
         panels.append(("unknowns", None, None, "unknown parameters"))
+    res = _residual(path, run, stream or sys.stderr) if residual else None
+    if res is not None:
+        panels.append(("residual", None, None, "PDE residual log10 |r|"))
     if snaps:
         panels.append(("snapshot", None, None, f"collocation points, step {snaps[-1]['step']}"))
     if not panels:
@@ -93,12 +154,11 @@ def plot_run(path: str | os.PathLike, out: str | os.PathLike, *, field: str | No
     for ax, (kind, _key, values, title) in zip(axes.flat, panels, strict=False):
         if kind == "field":
             _field_panel(fig, ax, sol, values, title, names)
-        elif kind == "history":
-            for k, v in hist.items():
-                if k.startswith("loss") and np.all(np.isfinite(v)) and np.all(v > 0):
-                    ax.semilogy(hist["step"], v, label=k, lw=1.5 if k == "loss" else 0.8)
-            ax.set_xlabel("step")
-            ax.legend(fontsize=7)
+        elif kind in ("history", "weights"):
+            _history_panel(ax, hist, "loss" if kind == "history" else "weight/", log=True)
+            ax.set_title(title)
+        elif kind == "residual":
+            _residual_panel(fig, ax, res)
             ax.set_title(title)
         elif kind == "unknowns":
             _unknowns_panel(ax, hist, params, (run["config"].get("problem") or {}).get("params") or {})

@@ -66,6 +66,7 @@ class Run:
     snapshots: sampler snapshots ``{"step", "points" (n, d), "residual" (n,)}``.
     raw: everything read from the file (``pde.store.read_run``'s dict), when loaded.
     unknowns: the identified values of the problem's unknown parameters, name -> float (:mod:`pde.unknowns`).
+    warnings: the training loop's warnings kept in the run file (e.g. a loss imbalance), when loaded.
     """
 
     problem: Any = None
@@ -84,6 +85,7 @@ class Run:
     snapshots: list = field(default_factory=list, repr=False)
     raw: dict = field(default_factory=dict, repr=False)
     unknowns: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
 
     def __post_init__(self):
         if self.kind not in RUN_KINDS:

@@ -1,4 +1,5 @@
-"""``pde show RUN.h5 [--json]``: problem, settings, final metrics, time taken, device."""
+"""``pde show RUN.h5 [--json]``: problem, settings, per-term losses and weights, warnings, final metrics, time
+taken, device."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def _duration(prov: dict, wall: float | None) -> float | None:
 
 
 def summary(path) -> dict:
+    from ..diagnostics import term_summary
     from ..store import read_run
 
     r = read_run(path, weights=False)
@@ -46,7 +48,8 @@ def summary(path) -> dict:
             "snapshots": len(r["snapshots"]), "versions": {k: prov.get(k) for k in ("pdekit", "torch", "numpy", "h5py")
                                                            if k in prov},
             "git_commit": prov.get("git_commit"), "schema_version": r["schema_version"],
-            "unknowns": _unknowns(hist, prob.get("params", {})), "data": cfg.get("data") or []}
+            "unknowns": _unknowns(hist, prob.get("params", {})), "data": cfg.get("data") or [],
+            "terms": term_summary(hist), "warnings": list(r.get("warnings") or [])}
 
 
 def _unknowns(hist: dict, params: dict) -> dict:
@@ -60,6 +63,20 @@ def _unknowns(hist: dict, params: dict) -> dict:
             decl = (params.get(name) or {}).get(MARK, {}) if isinstance(params.get(name), dict) else {}
             out[name] = {"value": float(v[-1]), "true": decl.get("true")}
     return out
+
+
+def _term_lines(terms: dict) -> list[str]:
+    """One line per loss term: its loss at the start, middle and end of the history, its minimum, final weight."""
+    if not terms:
+        return []
+    width = max(len(n) for n in terms)
+    lines = ["terms    loss at start / middle / end of the history, min" +
+             (", final weight" if any(t["weight"] is not None for t in terms.values()) else "")]
+    for name, t in terms.items():
+        w = f"  weight {t['weight']:.3g}" if t["weight"] is not None else ""
+        lines.append(f"  {name:<{width}}  {t['start']:.2e} / {t['middle']:.2e} / {t['end']:.2e}  min {t['min']:.2e}"
+                     f"{w}")
+    return lines
 
 
 def _short(d) -> str:
@@ -115,6 +132,8 @@ def handler(args) -> int:
                      (f", {s['elapsed_s']:.1f} s elapsed" if s["elapsed_s"] is not None else ""))
     if s["final_losses"]:
         lines.append("losses   " + ", ".join(f"{k}={v:.3e}" for k, v in s["final_losses"].items()))
+    lines += _term_lines(s["terms"])
+    lines += [f"warning  {w.removeprefix('warning: ')}" for w in s["warnings"]]
     if s["metrics"]:
         from ..metrics import per_field
 

@@ -198,6 +198,8 @@ def _write(f: h5py.File, state: dict) -> None:
     f.attrs["status"] = status
     f.attrs["step"] = int(state.get("step", 0))
     f.attrs["message"] = str(state.get("message", ""))
+    if state.get("warnings") is not None:  # the training loop's warnings (e.g. loss imbalance), a JSON list
+        f.attrs["warnings"] = _json([str(w) for w in state["warnings"]])
     if state.get("wall_time") is not None:
         f.attrs["wall_time"] = float(state["wall_time"])
     config = state.get("config") or {}
@@ -423,6 +425,7 @@ def _read(f: h5py.File, map_location, weights: bool) -> dict:
         "schema_version": int(f.attrs["schema_version"]), "kind": _s(f.attrs.get("kind", "pinn")),
         "pdekit_version": _s(f.attrs.get("pdekit_version", "")),
         "status": _s(f.attrs["status"]), "step": int(f.attrs["step"]), "message": _s(f.attrs.get("message", "")),
+        "warnings": [str(w) for w in json.loads(_s(f.attrs["warnings"]))] if "warnings" in f.attrs else [],
         "wall_time": float(f.attrs["wall_time"]) if "wall_time" in f.attrs else None,
         "config": _read_json_group(f["config"]), "provenance": _read_json_group(f["provenance"]),
     }

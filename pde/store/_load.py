@@ -157,7 +157,8 @@ def load_pinn(data: dict, path, *, device=None, model=True) -> Run:
     return Run(problem=problem, model=net, config=data["config"], history=data["history"], metrics=data["metrics"],
                status=data["status"], message=data["message"], wall_time=data.get("wall_time"), path=Path(path),
                solution=data["solution"], kind="pinn", provenance=data["provenance"], step=data["step"],
-               snapshots=data["snapshots"], raw=data, unknowns={k: float(v) for k, v in unknowns.items()})
+               snapshots=data["snapshots"], raw=data, unknowns={k: float(v) for k, v in unknowns.items()},
+               warnings=list(data.get("warnings") or []))
 
 
 def load(path: str | os.PathLike, device=None, *, model: bool | torch.nn.Module = True) -> Run:

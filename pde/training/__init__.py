@@ -5,6 +5,7 @@ from .callbacks import (
     CausalSchedule,
     Checkpointer,
     HistoryRecorder,
+    ImbalanceWarning,
     NaNGuard,
     ProgressDisplay,
     SamplerUpdater,
@@ -25,7 +26,7 @@ def resume(path, steps=None, *, quiet=False, device=None, model=None, callbacks=
                    communicator=communicator)
 
 
-__all__ = ["AbstractCallback", "CausalSchedule", "Checkpointer", "HistoryRecorder", "NaNGuard", "ProgressDisplay",
-           "SamplerUpdater", "AbstractPhase", "AdamPhase", "LBFGSPhase", "default_phases", "AbstractLossWeighting",
-           "FixedWeights", "GradientNormBalancing", "CausalWeighting", "DeviceLBFGS", "LossTerms", "Settings",
-           "ResumeDeviceError", "Trainer", "TrainingDiverged", "resume"]
+__all__ = ["AbstractCallback", "CausalSchedule", "Checkpointer", "HistoryRecorder", "ImbalanceWarning", "NaNGuard",
+           "ProgressDisplay", "SamplerUpdater", "AbstractPhase", "AdamPhase", "LBFGSPhase", "default_phases",
+           "AbstractLossWeighting", "FixedWeights", "GradientNormBalancing", "CausalWeighting", "DeviceLBFGS",
+           "LossTerms", "Settings", "ResumeDeviceError", "Trainer", "TrainingDiverged", "resume"]

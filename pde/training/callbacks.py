@@ -13,13 +13,14 @@ with ``on_train_start`` before the first step of ``run()`` and ``on_train_end`` 
 iterations and calls, per chunk, ``on_step_start``, then ``on_log`` (every chunk end is a log step;
 ``trainer.last`` holds the chunk's loss) and, unless it converged, ``after_log``; ``on_step_end`` is Adam's only.
 The default list (built from :class:`~pde.training.trainer.Settings` by :func:`default_callbacks`) is
-``[HistoryRecorder, SamplerUpdater, NaNGuard, (CausalSchedule,) ProgressDisplay, Checkpointer]``, after
+``[HistoryRecorder, SamplerUpdater, NaNGuard, (CausalSchedule,) ProgressDisplay, (ImbalanceWarning,)
+Checkpointer]``, after
 the trainer's loss weighting (:mod:`pde.training.weighting`, a part too, first in the list); the user's callbacks
 are inserted before the :class:`Checkpointer`, so they run after the NaN guard with the history up to date.
 Read device values (a host synchronisation) in ``on_log`` only: in the per-step hooks it costs one per step.
 
 Every callback exposes ``state_dict()`` / ``load_state_dict()``; a non-empty state is stored in the
-checkpoint and restored on resume (the built-ins hold no state that a resume needs: their state is empty).
+checkpoint and restored on resume (of the built-ins, only :class:`ImbalanceWarning` holds state a resume needs).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import math
 import time
 
 __all__ = ["AbstractCallback", "HistoryRecorder", "NaNGuard", "Checkpointer", "SamplerUpdater", "CausalSchedule",
-           "ProgressDisplay", "FunctionCallback", "default_callbacks"]
+           "ProgressDisplay", "ImbalanceWarning", "FunctionCallback", "default_callbacks"]
 
 
 class AbstractCallback:
@@ -187,6 +188,75 @@ class ProgressDisplay(AbstractCallback):
         return None
 
 
+class ImbalanceWarning(AbstractCallback):
+    """A warning when a condition's weighted loss and the PDE residual's are far apart.
+
+    At each log step (only then: it reads the term losses the progress line reads, already on the host) it
+    compares, for each condition term ``c`` (initial, boundary, data, ...), ``w_c L_c`` with the residual's
+    ``sum_r w_r L_r`` (over the residual terms ``pde`` or ``pde/NAME``), ``w`` the weights in use (the history's
+    ``weight/TERM`` with a varying weighting, else the fixed weights). When one is more than ``factor`` times the
+    other at ``patience`` consecutive log steps it prints a line through the progress display (silenced by
+    ``quiet``) and appends it to ``trainer.warnings`` (stored in the run file's ``warnings`` attribute), once per
+    term and direction. It never touches the model or the loss: a run is the same with or without it.
+    State (``state_dict``): the consecutive counts and the warnings given, so a resumed run neither repeats a
+    warning nor loses a count.
+    """
+
+    def __init__(self, factor: float = 1e3, patience: int = 2):
+        if not (isinstance(factor, (int, float)) and not isinstance(factor, bool) and 1 < factor < math.inf):
+            raise ValueError(f"imbalance factor must be a finite number > 1, got {factor!r}")
+        if isinstance(patience, bool) or int(patience) != patience or patience < 1:
+            raise ValueError(f"imbalance patience must be an integer >= 1 (log steps), got {patience!r}")
+        self.factor, self.patience = float(factor), int(patience)
+        self.counts: dict[str, int] = {}  # "TERM:above" / "TERM:below" -> consecutive log steps so far
+        self.warned: list[str] = []  # the keys warned about
+
+    @staticmethod
+    def _weights(trainer) -> list[float]:
+        names = trainer.losses.term_names
+        if trainer.weighting.varies:
+            return [trainer.history[f"weight/{n}"][-1] for n in names]
+        return list(trainer.losses.weights)
+
+    def on_log(self, trainer, step):
+        losses = trainer.losses
+        n_res = len(losses.residual_names)
+        if trainer.status != "running" or len(losses.term_names) == n_res:
+            return None
+        weighted = [w * trainer.history[f"loss/{n}"][-1] for n, w in zip(losses.term_names, self._weights(trainer))]
+        residual = sum(weighted[:n_res])
+        pde_names = ", ".join(f"'{n}'" for n in losses.term_names[:n_res])
+        # with a varying weighting (balancing) on already, only a fixed weight on the term is left to try
+        try_ = "try " + ("" if trainer.weighting.varies else "balancing=gradient_norm or ") + "a larger weight on"
+        for name, cond in zip(losses.term_names[n_res:], weighted[n_res:]):
+            for key, big, small in ((f"{name}:above", cond, residual), (f"{name}:below", residual, cond)):
+                if not (math.isfinite(big) and math.isfinite(small) and big > 0 and big > self.factor * small):
+                    self.counts.pop(key, None)
+                    continue
+                self.counts[key] = self.counts.get(key, 0) + 1
+                if self.counts[key] < self.patience or key in self.warned:
+                    continue
+                ratio = f"{big / small:.1e}" if small > 0 else "inf"
+                when = f"for {self.counts[key]} log steps (to step {step})"
+                if key.endswith(":above"):
+                    text = (f"warning: weighted loss term '{name}' ({big:.1e}) is {ratio} x the residual's "
+                            f"({small:.1e}) {when}: the fit ignores the residual; {try_} {pde_names}")
+                else:
+                    text = (f"warning: the residual's weighted loss ({big:.1e}) is {ratio} x that of '{name}' "
+                            f"({small:.1e}) {when}: the fit ignores '{name}'; {try_} '{name}'")
+                self.warned.append(key)
+                trainer.warnings.append(text)
+                trainer.progress.message(text)
+        return None
+
+    def state_dict(self):
+        return {"counts": dict(self.counts), "warned": list(self.warned)}
+
+    def load_state_dict(self, state):
+        self.counts = {str(k): int(v) for k, v in (state.get("counts") or {}).items()}
+        self.warned = [str(k) for k in state.get("warned") or []]
+
+
 class Checkpointer(AbstractCallback):
     """Run-file checkpoints through ``trainer.on_checkpoint``: at the start (step 0 of a new run), every
     ``checkpoint_every`` steps and every ``checkpoint_seconds`` of wall time; never of NaN weights."""
@@ -207,7 +277,8 @@ class Checkpointer(AbstractCallback):
 
 def default_callbacks(settings) -> list[AbstractCallback]:
     """The built-in parts, in loop order: the time budget (``time_budget``), history, sampler updates, NaN guard,
-    the causal eps schedule (with causal weighting), the plateau rule (``plateau``), progress, checkpoints."""
+    the causal eps schedule (with causal weighting), the plateau rule (``plateau``), progress, the loss-imbalance
+    warning (``imbalance_warning``), checkpoints."""
     from .stopping import Plateau, TimeBudget
 
     causal = [CausalSchedule()] if settings.causal is not None else []
@@ -215,6 +286,8 @@ def default_callbacks(settings) -> list[AbstractCallback]:
     # the history (it reads the latest row)
     budget = [TimeBudget(settings.time_budget)] if settings.time_budget is not None else []
     plateau = [] if settings.plateau is None else [Plateau(**({} if settings.plateau is True else settings.plateau))]
+    factor = getattr(settings, "imbalance_warning", None)
+    imbalance = [] if factor is None else [ImbalanceWarning(factor)]
     return [*budget, HistoryRecorder(settings.history_every, settings.log_every, settings.steps),
             SamplerUpdater(settings.resample_every, settings.snapshot_every),
-            NaNGuard(), *causal, *plateau, ProgressDisplay(), Checkpointer()]
+            NaNGuard(), *causal, *plateau, ProgressDisplay(), *imbalance, Checkpointer()]

@@ -114,6 +114,10 @@ class Settings:
     balancing: automatic loss balancing (:mod:`pde.training.weighting`): None (fixed weights) or
     ``"gradient_norm"`` / ``{"name": "gradient_norm", "update_every": 100, "alpha": 0.9}``
     (:class:`~pde.training.weighting.GradientNormBalancing`).
+    imbalance_warning: warn (once per term, printed and kept in the run file) when a condition's weighted loss is
+    more than this factor times the PDE residual's, or less than its inverse, at two consecutive log steps
+    (:class:`~pde.training.callbacks.ImbalanceWarning`); None or False: no check (in ``solve``, where None
+    means the default, pass False).
     lbfgs_history: L-BFGS curvature pairs kept. lbfgs_line_search: ``"strong_wolfe"``
     (``torch.optim.LBFGS``; an iteration is one accepted step, one or more evaluations)
     or ``"device"`` (:class:`~pde.training.lbfgs.DeviceLBFGS`: an iteration is one evaluation,
@@ -144,6 +148,7 @@ class Settings:
     balancing: str | dict | None = None
     time_budget: float | str | None = None
     plateau: dict | bool | None = None
+    imbalance_warning: float | None = 1e3
 
     def __post_init__(self):
         if self.compile in (True, "on", "true"):
@@ -191,6 +196,13 @@ class Settings:
                 raise ValueError(f"plateau must be True, None or a dict of patience / rel, got {self.plateau!r}")
             else:
                 Plateau(**self.plateau)  # checks the options
+        if self.imbalance_warning is False:
+            self.imbalance_warning = None
+        if self.imbalance_warning is not None:
+            from .callbacks import ImbalanceWarning
+
+            ImbalanceWarning(self.imbalance_warning)  # checks the factor
+            self.imbalance_warning = float(self.imbalance_warning)
         if self.steps + self.lbfgs_steps == 0:
             raise ValueError("steps and lbfgs_steps are both 0: nothing to train")
 
@@ -376,8 +388,9 @@ class Trainer:
             phase.bind(self)
         self.step = 0
         self.status, self.message = "running", ""
-        self.history: dict[str, list] = {k: [] for k in ["step", "wall_time", "lr", "loss", *self._term_keys(),
-                                                         *self._param_keys()]}
+        self.history: dict[str, list] = {k: [] for k in ["step", "wall_time", "lr", "loss", *self._row_keys()]}
+        #: warnings of the loop's parts (e.g. :class:`~.callbacks.ImbalanceWarning`), kept in the run file
+        self.warnings: list[str] = []
         self.snapshots: list[dict] = []
         self.wall_time = 0.0
         self._good = None
@@ -391,11 +404,26 @@ class Trainer:
         """History columns of the unknown parameters' values (``param/NAME``)."""
         return [f"param/{n}" for n in self.unknowns.names]
 
+    def _weight_keys(self):
+        """History columns of the term weights (``weight/TERM``) when the weighting changes them during the run."""
+        return [f"weight/{n}" for n in self.losses.term_names] if self.weighting.varies else []
+
+    def _row_keys(self):
+        """The history columns of a device row after the total: terms, unknowns, weights (see :meth:`_row`)."""
+        return self._term_keys() + self._param_keys() + self._weight_keys()
+
     def _row(self, total: torch.Tensor, terms: torch.Tensor) -> torch.Tensor:
-        """A history row on the device: ``[total, *terms, *unknown values]`` (no host read)."""
+        """A history row on the device: ``[total, *terms, *unknown values, *term weights]`` (no host read).
+
+        The term weights ``(K,)`` (the ``w_k`` of ``L = sum_k w_k L_k`` that this row's loss used,
+        ``weighting.step_weights``) are in the row only when the weighting varies them; ``torch.cat`` copies
+        them, so a later update of the weights does not change a buffered row.
+        """
         parts = [total.detach()[None], terms]
         if self.unknowns.names:
             parts.append(self.unknowns.values().to(terms.dtype))
+        if self.weighting.varies:
+            parts.append(self.weighting.step_weights(self).detach().to(terms.dtype))
         return torch.cat(parts)
 
     @property
@@ -487,7 +515,7 @@ class Trainer:
             self.history["wall_time"].append(wall)
             self.history["lr"].append(lr)
             self.history["loss"].append(float(v[0]))
-            for k, x in zip(self._term_keys() + self._param_keys(), v[1:]):
+            for k, x in zip(self._row_keys(), v[1:]):
                 self.history[k].append(float(x))
         rows.clear()
         loss_rows.clear()
@@ -654,6 +682,7 @@ class Trainer:
             "step": self.step,
             "status": self.status,
             "message": self.message,
+            "warnings": list(self.warnings),
             "history": {k: np.asarray(v, dtype=np.float64) for k, v in self.history.items()},
             "unknowns": self.unknowns.state() if self.unknowns.names else None,
             "snapshots": list(self.snapshots),
@@ -723,6 +752,9 @@ class Trainer:
         self.step = int(state["step"])
         self.history = {k: [float(x) for x in np.asarray(v)] for k, v in state["history"].items()}
         self.history["step"] = [int(x) for x in self.history["step"]]
+        for k in self._row_keys():  # a column the stored run lacks (e.g. weights of a file written before them)
+            self.history.setdefault(k, [math.nan] * len(self.history["step"]))
+        self.warnings = [str(w) for w in state.get("warnings") or []]
         self.snapshots = list(state.get("snapshots", []))
         self.wall_time = float(state.get("wall_time", 0.0) or 0.0)
         self.status = "running"

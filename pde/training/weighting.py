@@ -27,13 +27,23 @@ __all__ = ["AbstractLossWeighting", "FixedWeights", "GradientNormBalancing", "WE
 
 
 class AbstractLossWeighting(AbstractCallback):
-    """A loss weighting: ``bind(trainer)`` once, then loop hooks that may change ``trainer.losses``' weights."""
+    """A loss weighting: ``bind(trainer)`` once, then loop hooks that may change ``trainer.losses``' weights.
+
+    ``varies``: True when the weights change during the run; the history then records the weights in use
+    (``trainer.losses.weight_tensor``, ``(K,)``) as columns ``weight/TERM`` in every row.
+    """
+
+    varies: bool = False
 
     def bind(self, trainer) -> None:
         """Called once by the trainer, after its loss terms exist (nothing to do for fixed weights)."""
 
     def describe(self) -> dict:
         return {"name": type(self).__name__}
+
+    def step_weights(self, trainer) -> torch.Tensor:
+        """The term weights ``(K,)`` (device tensor) that the latest step's loss used (the history records them)."""
+        return trainer.losses.weight_tensor
 
 
 class FixedWeights(AbstractLossWeighting):
@@ -45,8 +55,11 @@ class GradientNormBalancing(AbstractLossWeighting):
 
     Costs one backward pass per loss term at each update (``K`` terms: ``K`` extra passes every
     ``update_every`` steps). The L-BFGS phase keeps the weights reached at the end of Adam (its objective must
-    stay fixed). ``weights`` (the current balanced weights, ``(K,)``) is in the checkpoint.
+    stay fixed). ``weights`` (the current balanced weights, ``(K,)``) is in the checkpoint; the history's
+    ``weight/TERM`` columns hold the weights in use, ``weights * fixed``.
     """
+
+    varies = True
 
     def __init__(self, update_every: int = 100, alpha: float = 0.9):
         if int(update_every) != update_every or update_every < 1:
@@ -56,6 +69,7 @@ class GradientNormBalancing(AbstractLossWeighting):
         self.update_every, self.alpha = int(update_every), float(alpha)
         self.weights: torch.Tensor | None = None  # balanced weights (K,), on the device
         self._fixed: torch.Tensor | None = None
+        self._used: torch.Tensor | None = None  # the weights of the latest Adam step's loss (before its update)
 
     def bind(self, trainer):
         super().bind(trainer)
@@ -65,8 +79,13 @@ class GradientNormBalancing(AbstractLossWeighting):
             self.weights = torch.ones_like(self._fixed)
         trainer.losses.weight_tensor = self.weights * self._fixed
 
+    def step_weights(self, trainer):
+        # an update after Adam step s serves step s + 1 on; step s's loss used the weights before it. L-BFGS: fixed
+        return self._used if trainer.phase == "adam" and self._used is not None else trainer.losses.weight_tensor
+
     def on_step_end(self, trainer, step):
         # after Adam step ``step``, on that step's points (drawing new ones would move the sampler's generator)
+        self._used = trainer.losses.weight_tensor  # a reference: an update below assigns a new tensor
         if trainer.phase != "adam" or step % self.update_every != 0:
             return
         with torch.enable_grad():

@@ -206,3 +206,14 @@ def test_unknowns_and_observations_stay_on_the_device(engine, device, hot_loop_t
     assert trainer.status == "finished" and trap.armed_steps == STEPS - LOG_EVERY
     assert len(trainer.history["param/k"]) == STEPS
     assert trap.events == [], trap.report()
+
+
+def test_balancing_and_its_weight_history_add_no_host_sync_between_log_steps(device, hot_loop_trap):
+    """Gradient-norm balancing updates its weights on the device and the history buffers them (``weight/TERM``)
+    with the losses: no host read, copy or mask between log steps."""
+    trainer = _trainer("autograd", "uniform", device, balancing={"name": "gradient_norm", "update_every": 2})
+    with hot_loop_trap() as trap:
+        _run_trapped(trainer, trap)
+    assert trainer.status == "finished" and trap.armed_steps == STEPS - LOG_EVERY
+    assert len(trainer.history["weight/left"]) == STEPS and len(set(trainer.history["weight/left"])) > 1
+    assert trap.events == [], trap.report()

@@ -1,6 +1,8 @@
 """The trainer built from parts: the built-in callbacks, a user's AbstractCallback, and its state on resume."""
 
+import tiny_runs
 import torch
+from tiny_runs import heat1
 
 from pde.models import MLP
 from pde.solve import solve
@@ -9,6 +11,7 @@ from pde.training import (
     Checkpointer,
     FixedWeights,
     HistoryRecorder,
+    ImbalanceWarning,
     NaNGuard,
     ProgressDisplay,
     SamplerUpdater,
@@ -18,17 +21,8 @@ from pde.training import (
 from pde.training.callbacks import FunctionCallback, default_callbacks
 
 
-def heat1():
-    from problems import Heat
-
-    return Heat(d=1)
-
-
 def small(**kw):
-    base = dict(steps=12, lbfgs_steps=0, device="cpu", quiet=True, log_every=4, n_interior=16, n_boundary=8,
-                n_initial=8)
-    base.update(kw)
-    return base
+    return tiny_runs.small(**{"n_interior": 16, **kw})
 
 
 class Counter(AbstractCallback):
@@ -62,7 +56,9 @@ class Counter(AbstractCallback):
 
 def test_default_list_holds_the_builtins_in_loop_order():
     parts = default_callbacks(Settings(steps=3))
-    assert [type(p) for p in parts] == [HistoryRecorder, SamplerUpdater, NaNGuard, ProgressDisplay, Checkpointer]
+    assert [type(p) for p in parts] == [HistoryRecorder, SamplerUpdater, NaNGuard, ProgressDisplay, ImbalanceWarning,
+                                        Checkpointer]
+    assert ImbalanceWarning not in [type(p) for p in default_callbacks(Settings(steps=3, imbalance_warning=None))]
 
 
 def test_trainer_puts_user_callbacks_after_the_guard_and_before_the_checkpointer():
@@ -75,9 +71,9 @@ def test_trainer_puts_user_callbacks_after_the_guard_and_before_the_checkpointer
     solve(heat1(), MLP(width=8, depth=2), callbacks=[cb, fn], **small(steps=4))
     parts = seen["parts"]
     kinds = [type(p) for p in parts]
-    assert kinds[:5] == [FixedWeights, HistoryRecorder, SamplerUpdater, NaNGuard, ProgressDisplay]
+    assert kinds[:6] == [FixedWeights, HistoryRecorder, SamplerUpdater, NaNGuard, ProgressDisplay, ImbalanceWarning]
     assert kinds[-1] is Checkpointer
-    assert parts[5] is cb and isinstance(parts[6], FunctionCallback) and parts[6].fn is fn and len(parts) == 8
+    assert parts[6] is cb and isinstance(parts[7], FunctionCallback) and parts[7].fn is fn and len(parts) == 9
     assert seen["callbacks"] == [cb, fn]  # the user's list as given
 
 

@@ -6,6 +6,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from tiny_runs import heat1  # a registered problem (resume rebuilds the problem from its name)
 
 from pde import Dirichlet, Initial, Interval, SpaceTime, TimeInterval, define
 from pde.models import MLP, OutputTransform
@@ -21,13 +22,6 @@ def heat(k=0.1, exact=True):
         conditions=[Initial(lambda p: torch.sin(math.pi * p[:, 0])), Dirichlet(0.0)],
         exact=(lambda p, k: torch.exp(-k * math.pi**2 * p[:, 1]) * torch.sin(math.pi * p[:, 0])) if exact else None,
         params={"k": k})
-
-
-def heat1():
-    """A registered problem (resume rebuilds the problem from its name)."""
-    from problems import Heat
-
-    return Heat(d=1)
 
 
 def small(**kw):

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from tiny_runs import heat1, small
 
 from pde.collocation import RandomSampler
 from pde.models import MLP
@@ -16,19 +17,6 @@ from pde.training import (
     Trainer,
     resume,
 )
-
-
-def heat1():
-    from problems import Heat
-
-    return Heat(d=1)
-
-
-def small(**kw):
-    base = dict(steps=12, lbfgs_steps=0, device="cpu", quiet=True, log_every=4, n_interior=32, n_boundary=8,
-                n_initial=8)
-    base.update(kw)
-    return base
 
 
 def _trainer(phases=None, weighting=None, seed=3, **kw):
