@@ -363,7 +363,8 @@ def _train_and_finish(trainer: Trainer, config: dict, prov: dict, out) -> Run:
     for line in trainer.__dict__.get("_identified", []):
         trainer.progress.message(line)
     return Run(trainer.problem, trainer.model, config, hist, metrics, trainer.status, trainer.message,
-               trainer.wall_time, out, solution, step=trainer.step, unknowns=trainer.unknowns.as_floats())
+               trainer.wall_time, out, solution, step=trainer.step, unknowns=trainer.unknowns.as_floats(),
+               warnings=list(getattr(trainer, "warnings", [])))
 
 
 def _inverse_metrics(trainer: Trainer, metrics: dict) -> dict:
