@@ -57,8 +57,10 @@ from pde.metrics import field_metrics  # noqa: E402
 
 #: share of the wall-clock budget given to Adam (L-BFGS gets the rest)
 ADAM_SHARE = 0.6
-#: L-BFGS iterations per optimizer call: the clock is read between calls (DeepXDE's own is 1000)
+#: most L-BFGS iterations per optimizer call under a budget: the clock is read between calls (DeepXDE's own is
+#: 1000); fewer where one call would take longer than LBFGS_CALL_S seconds (estimated from Adam's step time)
 LBFGS_CHUNK = 20
+LBFGS_CALL_S = 1.0
 
 
 @dataclass
@@ -321,6 +323,17 @@ def _check_matches(setup: Setup, problem, name: str):
                          f"setup has fields {setup.fields} on {setup.coords}")
 
 
+def _lbfgs_chunk(seconds: float | None, step_s: float | None) -> int:
+    """L-BFGS iterations per torch call: DeepXDE's 1000 without a budget, else at most LBFGS_CHUNK and about
+    min(LBFGS_CALL_S, 5 % of the budget) seconds (an iteration ~ 1.5 Adam steps, its line search included).
+    At least 2: DeepXDE takes a call that advanced one iteration for convergence and stops."""
+    if seconds is None:
+        return 1000
+    if step_s is None:
+        return LBFGS_CHUNK
+    return int(max(2, min(LBFGS_CHUNK, min(LBFGS_CALL_S, 0.05 * seconds) / (1.5 * step_s))))
+
+
 def train(setup: Setup, seconds: float | None, adam_max: int, lbfgs_max: int):
     """Adam, then L-BFGS, under the budget. Returns ``(model, adam steps, L-BFGS steps, training wall seconds)``."""
     model = dde.Model(setup.data, setup.net)
@@ -338,6 +351,7 @@ def train(setup: Setup, seconds: float | None, adam_max: int, lbfgs_max: int):
     if adam_max > 0:
         model.train(iterations=adam_max, display_every=10 ** 9, callbacks=callbacks, verbose=0)
         adam_steps = model.train_state.step
+    adam_s = time.perf_counter() - t0
     lbfgs_steps = 0
     left = None if seconds is None else seconds - (time.perf_counter() - t0)
     if lbfgs_max > 0 and (left is None or left > 0):
@@ -345,8 +359,13 @@ def train(setup: Setup, seconds: float | None, adam_max: int, lbfgs_max: int):
         # DeepXDE derives the iterations per torch LBFGS call only at import (min(1000, maxiter)); smaller calls
         # let the Timer stop L-BFGS near the deadline (one optimizer, so its history carries across calls)
         opts = dde.optimizers.config.LBFGS_options
-        opts["iter_per_step"] = min(LBFGS_CHUNK, lbfgs_max)
-        opts["fun_per_step"] = opts["maxfun"] * opts["iter_per_step"] // opts["maxiter"]
+        opts["iter_per_step"] = min(_lbfgs_chunk(seconds, adam_s / max(adam_steps, 1) if adam_steps else None),
+                                    lbfgs_max)
+        # evaluations per call: DeepXDE's 1.25 per iteration, but at least one full line search more than the
+        # iterations (with a few iterations per call, 1.25 each would end calls after one iteration, which
+        # DeepXDE reads as convergence)
+        opts["fun_per_step"] = max(opts["maxfun"] * opts["iter_per_step"] // opts["maxiter"],
+                                   opts["iter_per_step"] + opts["maxls"])
         model.compile("L-BFGS", loss_weights=weights, verbose=0)
         before = model.train_state.step
         model.train(callbacks=[] if left is None else [dde.callbacks.Timer(left / 60.0)], verbose=0)
