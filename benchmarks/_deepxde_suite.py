@@ -80,7 +80,6 @@ class Setup:
     fields: tuple[str, ...]
     coords: tuple[str, ...]
     adam_steps: int
-    loss_weights: list[float] | None = None
     initial_loss_scale: float | None = None
     decay: tuple | None = None
     adam_callbacks: list = field(default_factory=list)
@@ -337,7 +336,7 @@ def _lbfgs_chunk(seconds: float | None, step_s: float | None) -> int:
 def train(setup: Setup, seconds: float | None, adam_max: int, lbfgs_max: int):
     """Adam, then L-BFGS, under the budget. Returns ``(model, adam steps, L-BFGS steps, training wall seconds)``."""
     model = dde.Model(setup.data, setup.net)
-    weights = setup.loss_weights
+    weights = None
     if setup.initial_loss_scale is not None:
         model.compile("adam", lr=1e-3, verbose=0)
         losshistory, _ = model.train(iterations=0, verbose=0)
@@ -398,6 +397,9 @@ def main(argv=None) -> dict:
                          "(DDE_BACKEND)")
     if args.time is not None and args.time <= 0:
         raise SystemExit(f"--time must be positive seconds, got {args.time}")
+    if args.lbfgs == 1 or args.lbfgs < 0 or (args.adam is not None and args.adam < 0):
+        # one L-BFGS iteration per call is what DeepXDE reads as convergence
+        raise SystemExit(f"--adam must be >= 0 and --lbfgs 0 or >= 2, got --adam {args.adam} --lbfgs {args.lbfgs}")
 
     from problems.suite import SUITE
 
