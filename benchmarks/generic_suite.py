@@ -149,6 +149,7 @@ def main(argv=None):
     from problems.suite import SUITE
 
     seconds = parse_duration(args.time)
+    args.out = args.out.resolve()  # the children run in the repository root
     args.out.mkdir(parents=True, exist_ok=True)
     if args.one:
         try:
