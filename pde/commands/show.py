@@ -41,7 +41,7 @@ def summary(path) -> dict:
             "problem": prob.get("name"), "params": prob.get("params", {}),
             "model": (r["model"] or {}).get("architecture") or cfg.get("model"),
             "sampler": cfg.get("sampler"), "engine": cfg.get("engine"), "settings": cfg.get("settings"),
-            "seed": cfg.get("seed", prov.get("seed")), "device": prov.get("device", cfg.get("device")),
+            "recipe": cfg.get("recipe"), "seed": cfg.get("seed", prov.get("seed")), "device": prov.get("device", cfg.get("device")),
             "device_name": prov.get("device_name"), "dtype": prov.get("dtype", cfg.get("dtype")),
             "wall_time_s": wall, "elapsed_s": _duration(prov, wall), "start_time": prov.get("start_time"),
             "end_time": prov.get("end_time"), "final_losses": last, "metrics": r["metrics"],
@@ -121,6 +121,11 @@ def handler(args) -> int:
             lines.append(f"data     {d['name']}: {what} at {n} points, noise {d.get('noise', 0):g}, "
                          f"weight {d.get('weight', 1):g}")
     lines.append(f"model    {describe_model(model)}")
+    if s["recipe"]:
+        rec = s["recipe"]
+        opts = ", ".join(f"{k}={v}" for k, v in (rec.get("options") or {}).items())
+        lines.append(f"recipe   {rec.get('name')}" + (f" ({opts})" if opts else "") + ": " +
+                     "; ".join(rec.get("rules") or []))
     lines += [f"{name:<8} {_short(s[name])}" for name in ("sampler", "engine") if s[name] is not None]
     st = s["settings"] or {}
     if st:

@@ -57,6 +57,10 @@ ROWS = [
     (["solve", "burgers", "--sampler", "nosuch"], "unknown sampler 'nosuch'"),
     (["solve", "burgers", "--derivatives", "nosuch"], "unknown engine 'nosuch'"),
     (["solve", "burgers", "--hard", "maybe"], "--hard: invalid choice: 'maybe'"),
+    (["solve", "burgers", "--recipe", "magic"], "unknown recipe 'magic'"),
+    (["solve", "burgers", "--recipe", "generic:causal=maybe"], "recipe option causal: expected true or false"),
+    (["solve", "burgers", "--recipe", "generic:nosuch=1"], "unknown recipe option 'nosuch'"),
+    (["solve", "burgers", "--model", "mlp", "--recipe", "generic"], "a recipe chooses the model"),
     (["solve", "burgers", "--dtype", "float16"], "--dtype: invalid choice: 'float16'"),
     (["solve", "burgers", "--compile", "nosuch"], "--compile: invalid choice: 'nosuch'"),
     # solve: devices
