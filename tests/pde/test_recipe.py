@@ -106,7 +106,9 @@ def test_wave_value_rate_and_zero_ends_hold_exactly_for_random_weights():
     assert set(model.satisfies) == {"bc", "ic", "ic_t"}
     for c in problem.conditions():
         assert _residual(c, model, problem).abs().max() < 1e-12, c.name
-    assert any("causal" in r for r in plan.rules) and not any("balancing" in r for r in plan.rules)
+    assert not any("balancing" in r for r in plan.rules)  # a single loss term is left: nothing to balance
+    assert "causal" not in plan.settings  # off by default (see the rule's measurement)
+    assert "causal" in GenericRecipe(causal=True).plan(problem).settings
 
 
 def test_compatible_boundary_and_initial_values_are_lifted_exactly():
