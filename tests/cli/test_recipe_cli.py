@@ -49,8 +49,8 @@ def test_a_user_problem_gets_the_generic_recipe_and_show_lists_its_rules(tmp_pat
 
 
 def test_recipe_options_are_recorded_and_none_gives_the_plain_settings(tmp_path, capsys):
-    text = _solve(tmp_path, capsys, "--recipe", "generic:causal=false")
+    text = _solve(tmp_path, capsys, "--recipe", "generic:causal=true")
     line = next(ln for ln in text.splitlines() if ln.startswith("recipe"))
-    assert "(causal=False)" in line and "causal weighting" not in line
+    assert "(causal=True)" in line and "causal weighting" in line
     plain = _solve(tmp_path, capsys, "--recipe", "none", "--seed", "1")
     assert not any(ln.startswith("recipe") for ln in plain.splitlines())
