@@ -3,7 +3,7 @@
 Each problem runs in its own child process (``--one NAME``, which prints one JSON line), so ``--jobs 2``
 runs two at once, each with ``OMP_NUM_THREADS=1`` (with ``--jobs 1`` the child gets 2 threads)::
 
-    python benchmarks/generic_suite.py [--problems wave,convection,...] [--time 5m] [--recipe generic|none]
+    python benchmarks/generic_suite.py [--problems wave,convection,...] [--time 5m] [--recipe generic|none|skip]
                                        [--seed 0] [--jobs 1] [--out DIR] [--peer deepxde] [--quiet]
 
 A child runs ``pde.solve(SUITE[name](), seed=SEED, time_budget=TIME, out=DIR/NAME-RECIPE.h5, quiet=True,
@@ -77,8 +77,8 @@ def run_row(name: str, args, seconds: float, threads: int) -> list[dict]:
     """The rows of one problem: pdekit's, then the peer's if asked."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--one", name, "--recipe", args.recipe,
            "--time", str(seconds), "--seed", str(args.seed), "--out", str(args.out)]
-    row = {"problem": name, "recipe": args.recipe, **_child(cmd, threads, timeout=3 * seconds + 300)}
-    rows = [row]
+    rows = [] if args.recipe == "skip" else \
+        [{"problem": name, "recipe": args.recipe, **_child(cmd, threads, timeout=3 * seconds + 300)}]
     if args.peer == "deepxde":
         if not PEER_SCRIPT.exists():
             rows.append({"problem": name, "recipe": "deepxde", "status": "skipped",
@@ -135,7 +135,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--problems", default=None, help="comma-separated suite names (default: all eight)")
     ap.add_argument("--time", default="5m", help="training time budget per problem (90s, 5m, ...)")
-    ap.add_argument("--recipe", default="generic", choices=["generic", "none"])
+    ap.add_argument("--recipe", default="generic",
+                    help="generic (with options: generic:causal=true,...), none (plain settings), or skip (only the "
+                         "peer's rows, with --peer)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=1, help="problems run at once (each with 1 thread if > 1)")
     ap.add_argument("--out", type=Path, default=Path("generic_suite_out"))

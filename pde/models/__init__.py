@@ -21,7 +21,8 @@ from .mlp import MLP, ModifiedMLP
 from .transforms import TRANSFORMS, OutputTransform, ZeroOnBoxBoundary
 
 __all__ = [
-    "ACTIVATIONS", "AbstractEmbedding", "AbstractPINN", "EMBEDDINGS", "FourierFeatures", "HardConditions", "MLP", "MODELS",
+    "ACTIVATIONS", "AbstractEmbedding", "AbstractPINN", "EMBEDDINGS", "FourierFeatures", "HardConditions", "MLP",
+    "MODELS",
     "ModifiedMLP", "OutputTransform", "PINN", "PeriodicEmbedding", "TRANSFORMS", "ZeroOnBoxBoundary",
     "WRAPPERS", "from_architecture", "register_model",
 ]

@@ -56,8 +56,8 @@ class HardConditions(AbstractPINN):
     :class:`~pde.conditions.Initial` conditions (order 0, optionally order 1). ``dirichlet``: field -> name of a
     :class:`~pde.conditions.Dirichlet` condition covering the whole boundary of a box (or the box's space part);
     ``zero_dirichlet``: field -> name of such a condition whose value is zero, enforced by the bubble factor alone
-    (the form used with an initial rate). ``periodic``: names of :class:`~pde.conditions.Periodic` conditions the wrapped model satisfies
-    through its periodic embedding (added to ``satisfies``).
+    (the form used with an initial rate). ``periodic``: names of :class:`~pde.conditions.Periodic` conditions the
+    wrapped model satisfies through its periodic embedding (added to ``satisfies``).
     """
 
     def __init__(self, model: AbstractPINN, problem, initial: Mapping[str, Sequence[str]] | None = None,

@@ -27,7 +27,10 @@ class _Wave(AbstractProblem):
         return d("u", "t", "t") - 4 * d("u", "x", "x")
 
     def conditions(self):
-        return [Dirichlet(0.0), Initial(lambda p: torch.sin(math.pi * p[:, 0]) + 0.5 * torch.sin(4 * math.pi * p[:, 0])),
+        def u0(p):
+            return torch.sin(math.pi * p[:, 0]) + 0.5 * torch.sin(4 * math.pi * p[:, 0])
+
+        return [Dirichlet(0.0), Initial(u0),
                 Initial(0.0, order=1)]
 
     def exact(self, p):
