@@ -253,6 +253,9 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
     if int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
     plan = _recipe_plan(recipe, problem, model, hard)
+    if plan is not None and scaling == "weak" and plan.settings.pop("balancing", None):
+        plan.rules = [r for r in plan.rules if " balancing of " not in r] + [
+            "no loss balancing: weak scaling has no global per-term gradients to balance with"]
     cfg, n_interior = _settings(problem, {"steps": steps, "lbfgs_steps": lbfgs_steps}, settings,
                                 plan.settings if plan is not None else None)
     if plan is not None:

@@ -192,3 +192,14 @@ def test_recipe_refuses_a_model_of_the_users_own():
 
     with pytest.raises(ValueError, match="recipe chooses the model"):
         solve(_Heat(), MLP(), steps=1, quiet=True, recipe="generic")
+
+
+def test_weak_scaling_drops_the_balancing_rule_instead_of_refusing_the_run():
+    class Half(_Poisson):
+        def conditions(self):
+            return [Dirichlet(0.0, where=lambda p: p[:, 0] < 0)]
+
+    run = solve(Half(), steps=2, lbfgs_steps=0, quiet=True, scaling="weak", n_interior=32)
+    rules = run.config["recipe"]["rules"]
+    assert "balancing" not in run.config["settings"] or run.config["settings"]["balancing"] is None
+    assert any("no loss balancing" in r for r in rules) and not any(" balancing of " in r for r in rules)
