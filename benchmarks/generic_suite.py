@@ -66,7 +66,10 @@ def _child(cmd: list[str], threads: int, timeout: float) -> dict:
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip().startswith("{")]
     if proc.returncode == 0 and lines:
         try:
-            return json.loads(lines[-1])
+            row = json.loads(lines[-1])
+            if "status" not in row:  # the peer's line: a result, no status of its own
+                row["status"] = "ok" if isinstance(row.get("rel_l2"), (int, float)) else "failed"
+            return row
         except json.JSONDecodeError:
             pass
     tail = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["(no output)"])[-1]
@@ -143,8 +146,17 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=Path("generic_suite_out"))
     ap.add_argument("--peer", choices=["deepxde"], default=None)
     ap.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    ap.add_argument("--rows", metavar="SUITE.JSON", help="print the table of the rows of one or more earlier runs")
     ap.add_argument("--one", metavar="NAME", help=argparse.SUPPRESS)  # child mode: one problem, one JSON line
     args = ap.parse_args(argv)
+    if args.rows:  # the table of earlier runs' suite.json files (comma-separated), rows in problem order
+        rows = [r for f in args.rows.split(",") for r in json.loads(Path(f).read_text())["rows"]]
+        for r in rows:
+            r["status"] = r.get("status") or ("ok" if isinstance(r.get("rel_l2"), (int, float)) else "failed")
+        order = {}
+        rows.sort(key=lambda r: order.setdefault(r["problem"], len(order)))
+        print(markdown(rows), end="")
+        return
 
     sys.path[:0] = [str(ROOT)]
     from pde.training.stopping import parse_duration
