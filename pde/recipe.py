@@ -116,8 +116,9 @@ class GenericRecipe:
     n_initial: int = 256
     name: str = "generic"
 
-    def plan(self, problem) -> RecipePlan:
-        """Choose the model and settings for ``problem`` (an :class:`~pde.problem.AbstractProblem`)."""
+    def plan(self, problem, scaling: str = "strong") -> RecipePlan:
+        """Choose the model and settings for ``problem`` (an :class:`~pde.problem.AbstractProblem`), trained in
+        ``scaling`` mode (``"weak"``: no balancing, which needs the global per-term gradients)."""
         from .models import MLP, HardConditions, PeriodicEmbedding
 
         domain = problem.domain
@@ -140,7 +141,7 @@ class GenericRecipe:
         hard = set(periodic_names) | {n for v in initial.values() for n in v} | set(dirichlet.values()) \
             | set(zero.values())
         soft = [c.name for c in conds if c.name not in hard]
-        settings = self._settings(problem, domain, soft, rules)
+        settings = self._settings(problem, domain, soft, rules, scaling)
         changed = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                    if f.name != "name" and getattr(self, f.name) != f.default}
         return RecipePlan(self.name, model, settings, rules, changed)
@@ -199,7 +200,7 @@ class GenericRecipe:
             elif not isinstance(space, Box) or periodic:
                 why = "the domain is not a box without periodic coordinates"
             if why is None:
-                why, as_zero = self._check_dirichlet(domain, space, c, initial.get(f, []), conds)
+                why, as_zero = self._check_dirichlet(domain, c, initial.get(f, []), conds)
             if why is not None:
                 rules.append(f"kept {c.name!r} as a loss term: {why}")
                 continue
@@ -207,7 +208,7 @@ class GenericRecipe:
             rules.append(f"hard Dirichlet value of {f!r} from {c.name!r}")
         return dirichlet, zero
 
-    def _check_dirichlet(self, domain, space, c, ic_names, conds) -> tuple[str | None, bool]:
+    def _check_dirichlet(self, domain, c, ic_names, conds) -> tuple[str | None, bool]:
         """``(reason it cannot be hard or None, enforce as zero)`` for Dirichlet condition ``c``."""
         pts, _ = self._probe(domain.sample_boundary)
         if not _differentiable(c.value, pts):
@@ -236,7 +237,7 @@ class GenericRecipe:
         g = torch.Generator().manual_seed(_PROBE_SEED)
         return sampler(_PROBE_POINTS, generator=g, dtype=torch.float64)
 
-    def _settings(self, problem, domain, soft, rules) -> dict:
+    def _settings(self, problem, domain, soft, rules, scaling) -> dict:
         d = domain.dim
         n = self.points_per_dim[min(d, len(self.points_per_dim)) - 1]
         out = {"n_interior": n, "n_boundary": self.n_boundary, "n_initial": self.n_initial,
@@ -248,7 +249,9 @@ class GenericRecipe:
             out["causal"] = {"eps": 1.0, "bins": 32, "eps_schedule": (1.0, 10.0, 100.0)}
             rules.append("causal weighting: 32 time slices, tolerance 1 -> 10 -> 100")
         n_terms = len(soft) + self._n_residuals(problem)
-        if self.balancing and n_terms >= 2:
+        if self.balancing and n_terms >= 2 and scaling == "weak":
+            rules.append("no loss balancing: weak scaling has no global per-term gradients to balance with")
+        elif self.balancing and n_terms >= 2:
             out["balancing"] = self.balancing
             rules.append(f"{self.balancing.replace('_', '-')} balancing of {n_terms} loss terms")
         rules.append(f"Adam lr {self.lr:g} (exponential decay) up to {self.adam_steps} steps, ended by a plateau of "
@@ -258,13 +261,10 @@ class GenericRecipe:
 
     @staticmethod
     def _n_residuals(problem) -> int:
-        """Number of residual loss terms (a dict residual has one per entry), from a recording pass."""
-        from .derivatives.base import RecordingDerivatives
+        """Number of residual loss terms (a dict residual has one per entry), from the trainer's recording pass."""
+        from .training.losses import record_residual
 
-        dom = problem.domain
-        pts = dom.sample_interior(4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-        res = problem.residual(RecordingDerivatives(pts, dom.names, problem.fields))
-        return len(res) if isinstance(res, dict) else 1
+        return len(record_residual(problem, problem.domain)[0])
 
 
 #: recipes by name (``pde solve --recipe NAME``)
@@ -313,7 +313,8 @@ def make_recipe(spec) -> GenericRecipe | None:
             kw[key.strip()] = _option(RECIPES[name], key.strip(), value)
         return RECIPES[name](**kw)
     if not hasattr(spec, "plan"):
-        raise TypeError(f"recipe must be a name, None or an object with plan(problem), got {type(spec).__name__}")
+        raise TypeError(f"recipe must be a name, None or an object with plan(problem, scaling), got "
+                        f"{type(spec).__name__}")
     return spec
 
 

@@ -152,19 +152,19 @@ def _make_model(model, problem: AbstractProblem, hard: bool | None):
     return model
 
 
-def _recipe_plan(recipe, problem: AbstractProblem, model, hard):
+def _recipe_plan(recipe, problem: AbstractProblem, model, hard, scaling: str):
     """The recipe's plan for ``problem`` (see :mod:`pde.recipe`), or None where no recipe applies."""
     from .recipe import applies, make_recipe
 
     if recipe == "auto":
-        return make_recipe("generic").plan(problem) if hard is None and applies(problem, model) else None
+        return make_recipe("generic").plan(problem, scaling) if hard is None and applies(problem, model) else None
     chosen = make_recipe(recipe)
     if chosen is None:
         return None
     if model is not None or hard is not None:
         raise ValueError("a recipe chooses the model and its hard constraints: pass model=None and hard=None with "
                          f"recipe={recipe!r}, or recipe=None to use your own model")
-    return chosen.plan(problem)
+    return chosen.plan(problem, scaling)
 
 
 def _make_engine(engine) -> AbstractDerivativeEngine:
@@ -242,7 +242,7 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
     writes ``out`` and prints progress; the config records world size, backend, scaling and rank seeds.
     recipe: ``"auto"`` (default: the generic recipe of :mod:`pde.recipe` for a problem with no defaults of its
     own when no model and no ``hard`` are given), ``"generic"`` (always, the model argument must be None), None
-    or ``"none"`` (the plain :class:`~pde.training.Settings`), or a recipe object with ``plan(problem)``. The
+    or ``"none"`` (the plain :class:`~pde.training.Settings`), or a recipe object with ``plan(problem, scaling)``. The
     recipe's settings come under the keyword settings given here; its rules are printed and stored in
     ``config["recipe"]``.
     """
@@ -252,10 +252,7 @@ def solve(problem, model=None, *, sampler: AbstractSampler | str | None = None, 
     dev, dt = resolve_device(communicator.device if multi else device), resolve_dtype(dtype)
     if int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    plan = _recipe_plan(recipe, problem, model, hard)
-    if plan is not None and scaling == "weak" and plan.settings.pop("balancing", None):
-        plan.rules = [r for r in plan.rules if " balancing of " not in r] + [
-            "no loss balancing: weak scaling has no global per-term gradients to balance with"]
+    plan = _recipe_plan(recipe, problem, model, hard, scaling)
     cfg, n_interior = _settings(problem, {"steps": steps, "lbfgs_steps": lbfgs_steps}, settings,
                                 plan.settings if plan is not None else None)
     if plan is not None:

@@ -138,12 +138,12 @@ class HardConditions(AbstractPINN):
             tau = x[:, -1:] - self.t0
             s = tau * (1.0 / (self.t1 - self.t0))
             x0 = torch.cat([x[:, :-1], x[:, -1:] * 0.0 + self.t0], dim=1)
-        bubble = self.bubble(x, one)
+        bubble = self.bubble(x, one) if (self._bc or self._zero) else None
         cols = []
         for j, f in enumerate(self._fields):
             r = raw[:, j:j + 1]
             ic, rate, bc = self._ic.get(f), self._rate.get(f), self._bc.get(f)
-            zero = f in self.zero_dirichlet
+            zero = f in self._zero
             if ic is None and bc is None and not zero:
                 cols.append(r)
                 continue

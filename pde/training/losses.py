@@ -104,6 +104,14 @@ def _as_dict(res) -> dict[str, torch.Tensor]:
     return {"pde": res}
 
 
+def record_residual(problem, domain) -> tuple[dict[str, torch.Tensor], list]:
+    """The problem's residual dict on 4 probe points of ``domain`` with a recording derivatives object, and the
+    derivative requests it made (its names are the residual loss terms; the requests plan the engine's pass)."""
+    pts = domain.sample_interior(4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    rec = RecordingDerivatives(pts, domain.names, problem.fields)
+    return _as_dict(problem.residual(rec)), rec.requests
+
+
 class LossTerms:
     """Evaluates every loss term of ``problem`` for ``model`` with ``engine``.
 
@@ -150,10 +158,7 @@ class LossTerms:
                         for n, c in zip(self.term_names, [None] * len(self.residual_names) + conditions)]
 
     def _plan_residual(self) -> list[str]:
-        pts = self.domain.sample_interior(4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-        rec = RecordingDerivatives(pts, self.names, self.fields)
-        res = _as_dict(self.problem.residual(rec))
-        self._plans["pde"] = rec.requests
+        res, self._plans["pde"] = record_residual(self.problem, self.domain)
         for c in self.conditions:
             p, nrm = c.sample(self.domain, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
             rc = RecordingDerivatives(p, self.names, self.fields, nrm)
